@@ -15,3 +15,48 @@ pub mod matmul;
 pub mod movement;
 pub mod reduce;
 pub mod unary;
+
+/// The name of every backward rule (`Backward::name`) in keen-tensor. The op-table test in
+/// keen-tape checks that each has a gradient-check entry and that no rule is missing here, so
+/// adding an op without its checks fails the suite. Keep one family per line.
+pub const DIFFERENTIABLE_OPS: &[&str] = &[
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "rem",
+    "pow",
+    "maximum",
+    "minimum",
+    "where",
+    "exp",
+    "log",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "rsqrt",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "softplus",
+    "relu",
+    "gelu",
+    "erf",
+    "floor",
+    "ceil",
+    "round",
+    "sign",
+    "neg",
+    "abs",
+    "square",
+    "leaky_relu",
+    "elu",
+    "clip",
+    "cast",
+    "sum",
+    "reshape",
+    "permute",
+    "broadcast_to",
+    "matmul",
+];

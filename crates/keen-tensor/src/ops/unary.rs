@@ -196,18 +196,29 @@ unary_op!(
 float_fn!(FloorK; |x| x.floor());
 float_fn!(CeilK; |x| x.ceil());
 float_fn!(RoundK; |x| x.round_ties_even());
-rule!(ZeroGrad, "step", x; |_g, s| Tensor::zeros_like(&s.x));
+/// The rule of piecewise-constant ops (floor, ceil, round, sign): zero almost everywhere.
+struct ZeroGrad {
+    name: &'static str,
+}
+impl Backward for ZeroGrad {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn backward(&self, g: &Tensor) -> Vec<Option<Tensor>> {
+        vec![Some(Tensor::zeros_like(g))]
+    }
+}
 unary_op!(
     /// Rounds down. Its gradient is zero almost everywhere.
-    floor, try_floor, FloorK {}, |x, out| ZeroGrad { x: x.clone() }
+    floor, try_floor, FloorK {}, |x, out| ZeroGrad { name: "floor" }
 );
 unary_op!(
     /// Rounds up. Its gradient is zero almost everywhere.
-    ceil, try_ceil, CeilK {}, |x, out| ZeroGrad { x: x.clone() }
+    ceil, try_ceil, CeilK {}, |x, out| ZeroGrad { name: "ceil" }
 );
 unary_op!(
     /// Rounds half to even (NumPy's and TensorFlow's `round`). Gradient zero.
-    round, try_round, RoundK {}, |x, out| ZeroGrad { x: x.clone() }
+    round, try_round, RoundK {}, |x, out| ZeroGrad { name: "round" }
 );
 
 // ---- ops defined for every numeric dtype ----
@@ -265,7 +276,7 @@ impl Tensor {
                 }
             })
         });
-        record(&[self], &out, || ZeroGrad { x: self.clone() });
+        record(&[self], &out, || ZeroGrad { name: "sign" });
         Ok(out)
     }
 
