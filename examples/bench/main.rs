@@ -1,1 +1,184 @@
-fn main() {}
+//! keen's side of the PyTorch comparison (`../shared/bench/`): the same workloads, sizes, units and
+//! timing method as `torch_workloads.py`, one JSON object per line.
+//!
+//! ```text
+//! cargo build --release -p keen --example bench
+//! target/release/examples/bench matmul_512 add_tiny      # or `all`, or `list`
+//! python3 ../shared/bench/compare.py --rounds 3 matmul_512 add_tiny
+//! ```
+//!
+//! A workload that keen cannot run yet exits non-zero saying so: never a made-up figure.
+
+use keen::prelude::*;
+use std::hint::black_box;
+use std::time::Instant;
+
+/// Every workload of `torch_workloads.py`, in its order; `None` marks one not implemented yet.
+const WORKLOADS: &[(&str, Option<fn()>)] = &[
+    ("matmul_256", Some(|| matmul(256))),
+    ("matmul_512", Some(|| matmul(512))),
+    ("matmul_1024", Some(|| matmul(1024))),
+    ("matmul_2048", Some(|| matmul(2048))),
+    ("add_tiny", Some(add_tiny)),
+    ("add_tiny_tape", None),
+    ("add_1m", Some(add_1m)),
+    ("conv_fwd_bwd", None),
+    ("mlp_step", None),
+    ("dcgan_step", None),
+    ("seq2seq_step", None),
+    ("caption_step", None),
+    ("dot_step", None),
+    ("pix2pix_step", None),
+    ("style_step", None),
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        eprintln!("usage: bench WORKLOAD... | all | list");
+        std::process::exit(2);
+    }
+    if let Ok(t) = std::env::var("BENCH_THREADS") {
+        let t: usize = t.parse().expect("BENCH_THREADS must be a number");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .expect("rayon pool configured once");
+    }
+    let names: Vec<&str> = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["list"] => {
+            for (name, _) in WORKLOADS {
+                println!("{name}");
+            }
+            return;
+        }
+        ["all"] => WORKLOADS
+            .iter()
+            .filter(|(_, f)| f.is_some())
+            .map(|(n, _)| *n)
+            .collect(),
+        ref names => names.to_vec(),
+    };
+    for name in names {
+        match WORKLOADS.iter().find(|(n, _)| *n == name) {
+            Some((_, Some(run))) => run(),
+            Some((_, None)) => {
+                eprintln!("bench: workload {name} is not implemented in keen yet");
+                std::process::exit(1);
+            }
+            None => {
+                eprintln!("bench: unknown workload {name} (try `bench list`)");
+                std::process::exit(2);
+            }
+        }
+    }
+}
+
+// --- measurement, as torch_workloads.py ---------------------------------------------------------
+
+/// Number of timed samples (`SAMPLES`, default 7, as in torch_workloads.py).
+fn samples() -> usize {
+    std::env::var("SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7)
+}
+
+/// Median, min and max seconds per call after a warm-up of `warm_s`; each sample runs ≥ `sample_s`.
+fn timeit(mut f: impl FnMut(), warm_s: f64, sample_s: f64) -> (f64, f64, f64) {
+    let t0 = Instant::now();
+    let mut n = 0u32;
+    while t0.elapsed().as_secs_f64() < warm_s || n < 2 {
+        f();
+        n += 1;
+    }
+    let per_call = t0.elapsed().as_secs_f64() / n as f64;
+    let iters = ((sample_s / per_call).ceil() as u64).max(1);
+    let mut out: Vec<f64> = (0..samples())
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            t.elapsed().as_secs_f64() / iters as f64
+        })
+        .collect();
+    out.sort_by(f64::total_cmp);
+    (out[out.len() / 2], out[0], out[out.len() - 1])
+}
+
+/// Prints one JSON record; `(median, min, max)` already in `unit`.
+fn emit(workload: &str, unit: &str, better: &str, (med, lo, hi): (f64, f64, f64)) {
+    println!(
+        "{{\"workload\": \"{workload}\", \"unit\": \"{unit}\", \"better\": \"{better}\", \
+         \"median\": {med:.6}, \"min\": {lo:.6}, \"max\": {hi:.6}, \"threads\": {}, \
+         \"system\": \"keen {}\"}}",
+        rayon::current_num_threads(),
+        env!("CARGO_PKG_VERSION"),
+    );
+}
+
+/// Times `f` and reports milliseconds per call.
+fn ms(workload: &str, f: impl FnMut(), warm_s: f64, sample_s: f64) {
+    let (med, lo, hi) = timeit(f, warm_s, sample_s);
+    emit(workload, "ms", "lower", (med * 1e3, lo * 1e3, hi * 1e3));
+}
+
+/// Standard-normal float32 values from a fixed seed (Box–Muller over a 64-bit LCG), so the
+/// bench needs no random-number API.
+fn randn(dims: &[usize], seed: u64) -> Tensor {
+    let n: usize = dims.iter().product();
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut uniform = move || {
+        s = s
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let data: Vec<f32> = (0..n)
+        .map(|_| {
+            let (u, v) = (uniform(), uniform());
+            ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
+        .collect();
+    Tensor::from_vec(data, dims)
+}
+
+// --- kernels --------------------------------------------------------------------------------------
+
+/// `n×n` float32 matmul (torch writes into a preallocated output; keen allocates its result).
+fn matmul(n: usize) {
+    let (a, b) = (randn(&[n, n], 1), randn(&[n, n], 2));
+    let (med, lo, hi) = timeit(|| drop(black_box(a.matmul(&b))), 0.3, 0.1);
+    let gflop = 2.0 * (n as f64).powi(3) / 1e9;
+    emit(
+        &format!("matmul_{n}"),
+        "GFLOP/s",
+        "higher",
+        (gflop / med, gflop / hi, gflop / lo),
+    );
+}
+
+/// Cost of one eager add of two 32-element tensors (a loop of 10k adds, per add).
+fn add_tiny() {
+    let a = Tensor::ones([32], DType::Float32);
+    let b = Tensor::ones([32], DType::Float32);
+    const N: usize = 10_000;
+    let (med, lo, hi) = timeit(
+        || {
+            for _ in 0..N {
+                black_box(black_box(&a).add(black_box(&b)));
+            }
+        },
+        0.3,
+        0.05,
+    );
+    let us = 1e6 / N as f64;
+    emit("add_tiny", "us", "lower", (med * us, lo * us, hi * us));
+}
+
+/// Add of two 2^20-element float32 tensors.
+fn add_1m() {
+    let (a, b) = (randn(&[1 << 20], 1), randn(&[1 << 20], 2));
+    ms("add_1m", || drop(black_box(a.add(&b))), 0.3, 0.1);
+}
