@@ -244,7 +244,7 @@ impl Tensor {
             .dims()
             .iter()
             .zip(&drop)
-            .filter(|(_, &x)| !x)
+            .filter(|(_, x)| !**x)
             .map(|(&d, _)| d)
             .collect();
         Ok(self.reshape_to(Shape::from(d)))
