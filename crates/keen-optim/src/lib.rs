@@ -1,0 +1,3 @@
+//! # keen-optim
+//!
+//! Optimizers (SGD, Adam, …), learning-rate schedules and gradient clipping for keen.
