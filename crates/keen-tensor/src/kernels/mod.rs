@@ -3,6 +3,7 @@
 
 pub(crate) mod copy;
 pub(crate) mod elementwise;
+pub(crate) mod reduce;
 pub mod gemm;
 pub(crate) mod special;
 
