@@ -5,6 +5,8 @@ pub(crate) mod copy;
 pub(crate) mod elementwise;
 pub(crate) mod reduce;
 pub mod gemm;
+pub(crate) mod im2col;
+pub(crate) mod pool;
 pub(crate) mod special;
 
 /// Below this many elements a kernel stays on the calling thread: handing work to rayon costs
