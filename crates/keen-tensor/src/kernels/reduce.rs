@@ -470,15 +470,15 @@ fn cols<T: Element, R: Reducer<T>>(
 /// Softmax (or log-softmax) of `x` along `axis`, row-major. Each `(n, inner)` block is
 /// independent: subtract the maximum along the axis, exponentiate, normalise.
 pub(crate) fn softmax<T: Float>(x: &Tensor, axis: usize, log: bool) -> Vec<T> {
+    if x.numel() == 0 {
+        return Vec::new();
+    }
     let x = x.contiguous();
     let s = x.as_slice::<T>().expect("contiguous of its own dtype");
     let dims = x.dims();
     let n = dims[axis];
     let inner: usize = dims[axis + 1..].iter().product();
     let block = n * inner;
-    if block == 0 {
-        return Vec::new();
-    }
     let per_chunk = (PAR_CHUNK / block).max(1) * block;
     super::elementwise::fill_chunks_sized(s.len(), per_chunk, |start, out| {
         for (k, o) in out.chunks_mut(block).enumerate() {
