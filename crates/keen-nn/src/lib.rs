@@ -1,0 +1,49 @@
+//! # keen-nn
+//!
+//! Layers and models for keen. A custom model is a plain struct of layers with a `call`
+//! method; `#[derive(Module)]` collects its variables with paths taken from the field names:
+//!
+//! ```
+//! use keen_nn::prelude::*;
+//! use keen_tensor::Tensor;
+//!
+//! #[derive(Module)]
+//! struct Mlp {
+//!     hidden: Dense,
+//!     out: Dense,
+//! }
+//!
+//! impl Mlp {
+//!     fn call(&self, x: &Tensor) -> Tensor {
+//!         self.out.call(&self.hidden.call(x).relu())
+//!     }
+//! }
+//!
+//! let model = Mlp { hidden: Dense::new(16), out: Dense::new(1) };
+//! let y = model.call(&Tensor::ones([4, 3], keen_tensor::DType::Float32)); // builds on first call
+//! assert_eq!(y.dims(), [4, 1]);
+//! let names: Vec<String> = model.named_variables().into_iter().map(|(p, _)| p).collect();
+//! assert_eq!(names, ["hidden.kernel", "hidden.bias", "out.kernel", "out.bias"]);
+//! ```
+
+// The derive emits `::keen_nn::...` paths; this lets them resolve inside this crate too.
+extern crate self as keen_nn;
+
+pub mod initializers;
+mod layer;
+pub mod layers;
+mod module;
+mod sequential;
+
+pub use keen_derive::Module;
+pub use layer::Layer;
+pub use layers::{Activation, Dense, Dropout};
+pub use module::{Module, Walk};
+pub use sequential::Sequential;
+
+/// The names a model definition needs.
+pub mod prelude {
+    pub use crate::initializers::Initializer;
+    pub use crate::layers::{Activation, Dense, Dropout};
+    pub use crate::{Layer, Module, Sequential, Walk};
+}

@@ -1,0 +1,166 @@
+//! The [`Module`] trait: how a model tells the world which variables it holds, by path.
+
+use keen_tape::Variable;
+
+/// Something that holds variables, directly or through sub-modules.
+///
+/// Implemented by every layer, by `#[derive(Module)]` for custom models (visiting each field
+/// under its name), and by containers (`Vec`, `Option`, arrays, `Box`) of modules.
+pub trait Module {
+    /// Shows every variable to `walk`, each under its local name (`walk.variable("kernel", ..)`)
+    /// and each sub-module under its field name (`walk.field("encoder", &self.encoder)`).
+    fn visit(&self, walk: &mut Walk<'_>);
+
+    /// Every variable with its path, in declaration order (`decoder.attention.w1.kernel`).
+    fn named_variables(&self) -> Vec<(String, Variable)> {
+        let mut out = Vec::new();
+        self.visit(&mut Walk::new(&mut |path, v| {
+            out.push((path.to_string(), v.clone()))
+        }));
+        out
+    }
+
+    /// Every variable, trainable or not.
+    fn variables(&self) -> Vec<Variable> {
+        self.named_variables().into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// The variables an optimizer updates.
+    fn trainable_variables(&self) -> Vec<Variable> {
+        self.variables()
+            .into_iter()
+            .filter(|v| v.trainable())
+            .collect()
+    }
+
+    /// The variables that are saved but not trained (batch-norm moving statistics).
+    fn non_trainable_variables(&self) -> Vec<Variable> {
+        self.variables()
+            .into_iter()
+            .filter(|v| !v.trainable())
+            .collect()
+    }
+
+    /// The number of scalars in all variables.
+    fn count_params(&self) -> usize {
+        self.variables().iter().map(|v| v.shape().numel()).sum()
+    }
+}
+
+/// A depth-first walk over a module tree that keeps the current path.
+pub struct Walk<'a> {
+    path: String,
+    f: &'a mut dyn FnMut(&str, &Variable),
+}
+
+impl<'a> Walk<'a> {
+    /// A walk calling `f(path, variable)` for each variable.
+    pub fn new(f: &'a mut dyn FnMut(&str, &Variable)) -> Self {
+        Walk {
+            path: String::new(),
+            f,
+        }
+    }
+
+    /// Visits a sub-module under `name`.
+    pub fn field(&mut self, name: &str, module: &dyn Module) {
+        let len = self.path.len();
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        self.path.push_str(name);
+        module.visit(self);
+        self.path.truncate(len);
+    }
+
+    /// Reports a variable held directly, under its local name.
+    pub fn variable(&mut self, name: &str, v: &Variable) {
+        let full = if self.path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.path)
+        };
+        (self.f)(&full, v);
+    }
+
+    /// The path of the module being visited (`""` at the root).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl Module for Variable {
+    fn visit(&self, walk: &mut Walk<'_>) {
+        // A bare variable field is reported under the field's name.
+        let path = walk.path().to_string();
+        (walk.f)(&path, self);
+    }
+}
+
+impl<M: Module> Module for Vec<M> {
+    fn visit(&self, walk: &mut Walk<'_>) {
+        for (i, m) in self.iter().enumerate() {
+            walk.field(&i.to_string(), m);
+        }
+    }
+}
+
+impl<M: Module, const N: usize> Module for [M; N] {
+    fn visit(&self, walk: &mut Walk<'_>) {
+        for (i, m) in self.iter().enumerate() {
+            walk.field(&i.to_string(), m);
+        }
+    }
+}
+
+impl<M: Module> Module for Option<M> {
+    fn visit(&self, walk: &mut Walk<'_>) {
+        if let Some(m) = self {
+            m.visit(walk);
+        }
+    }
+}
+
+impl<M: Module + ?Sized> Module for Box<M> {
+    fn visit(&self, walk: &mut Walk<'_>) {
+        (**self).visit(walk);
+    }
+}
+
+impl<M: Module + ?Sized> Module for std::sync::Arc<M> {
+    fn visit(&self, walk: &mut Walk<'_>) {
+        (**self).visit(walk);
+    }
+}
+
+impl<M: Module + ?Sized> Module for std::rc::Rc<M> {
+    fn visit(&self, walk: &mut Walk<'_>) {
+        (**self).visit(walk);
+    }
+}
+
+macro_rules! leaf_module {
+    ($($t:ty),*) => {$(
+        impl Module for $t {
+            fn visit(&self, _: &mut Walk<'_>) {}
+        }
+    )*};
+}
+// Configuration fields of a model need no `#[module(skip)]`.
+leaf_module!(
+    bool,
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    f32,
+    f64,
+    String,
+    keen_tensor::Tensor
+);

@@ -1,0 +1,97 @@
+//! `Sequential`: a plain stack of layers, each feeding the next.
+
+use crate::layer::Layer;
+use crate::module::{Module, Walk};
+use keen_tensor::Tensor;
+
+/// A linear stack of layers, as Keras' `Sequential`.
+///
+/// Variables are reported under each layer's name: the one given with the layer's `.name(..)`,
+/// else Keras' default (`dense`, `dense_1`, …).
+///
+/// ```
+/// use keen_nn::{Activation, Dense, Dropout, Module, Sequential};
+/// use keen_tensor::{DType, Tensor};
+/// let model = Sequential::new()
+///     .add(Dense::new(32).activation(Activation::Relu))
+///     .add(Dropout::new(0.5))
+///     .add(Dense::new(1));
+/// let y = model.call(&Tensor::ones([4, 3], DType::Float32), false);
+/// assert_eq!(y.dims(), [4, 1]);
+/// assert_eq!(model.named_variables()[2].0, "dense_1.kernel");
+/// ```
+#[derive(Default)]
+pub struct Sequential {
+    layers: Vec<Box<dyn Layer + Send + Sync>>,
+}
+
+impl Sequential {
+    /// An empty stack.
+    pub fn new() -> Self {
+        Sequential { layers: Vec::new() }
+    }
+
+    /// Appends a layer (builder style).
+    pub fn add(mut self, layer: impl Layer + Send + Sync + 'static) -> Self {
+        self.layers.push(Box::new(layer));
+        self
+    }
+
+    /// Appends a layer to an existing model.
+    pub fn push(&mut self, layer: impl Layer + Send + Sync + 'static) {
+        self.layers.push(Box::new(layer));
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Box<dyn Layer + Send + Sync>] {
+        &self.layers
+    }
+
+    /// Runs the stack.
+    #[track_caller]
+    pub fn call(&self, x: &Tensor, training: bool) -> Tensor {
+        let mut h = x.clone();
+        for l in &self.layers {
+            h = l.forward(&h, training);
+        }
+        h
+    }
+
+    /// Each layer's name: its own, else Keras' `type`, `type_1`, … numbering.
+    pub fn layer_names(&self) -> Vec<String> {
+        let mut counts = std::collections::HashMap::new();
+        self.layers
+            .iter()
+            .map(|l| match l.layer_name() {
+                Some(n) => n.to_string(),
+                None => {
+                    let c = counts.entry(l.type_name()).or_insert(0usize);
+                    let name = if *c == 0 {
+                        l.type_name().to_string()
+                    } else {
+                        format!("{}_{c}", l.type_name())
+                    };
+                    *c += 1;
+                    name
+                }
+            })
+            .collect()
+    }
+}
+
+impl Module for Sequential {
+    fn visit(&self, walk: &mut Walk<'_>) {
+        for (l, name) in self.layers.iter().zip(self.layer_names()) {
+            walk.field(&name, &**l);
+        }
+    }
+}
+
+impl Layer for Sequential {
+    fn forward(&self, x: &Tensor, training: bool) -> Tensor {
+        self.call(x, training)
+    }
+    fn type_name(&self) -> &'static str {
+        "sequential"
+    }
+}
