@@ -37,12 +37,18 @@ fn main() {
     // Shapes: reshape with -1, views without copies.
     let r = Tensor::arange(0.0, 12.0, 1.0, DType::Float32).reshape([3, -1]);
     println!("r = {r}");
-    println!("r shares storage with its transpose: {}", r.shares_storage(&r.t()));
+    println!(
+        "r shares storage with its transpose: {}",
+        r.shares_storage(&r.t())
+    );
 
     // Comparisons give bool tensors, where_ selects.
     let mask = t.gt(0.0);
     println!("t > 0 = {mask}");
-    println!("where(t > 0, t, 0) = {}", Tensor::where_(&mask, &t, &Tensor::zeros_like(&t)));
+    println!(
+        "where(t > 0, t, 0) = {}",
+        Tensor::where_(&mask, &t, &Tensor::zeros_like(&t))
+    );
 
     // Casting between dtypes, and reading values back out.
     let ints = t.cast(DType::Int32);
@@ -51,7 +57,10 @@ fn main() {
     println!("a scalar: {}", x.sum_all().item::<f32>());
 
     // Large tensors print summarised, NumPy-style.
-    println!("{}", Tensor::arange(0.0, 10_000.0, 1.0, DType::Int64).reshape([100, 100]));
+    println!(
+        "{}",
+        Tensor::arange(0.0, 10_000.0, 1.0, DType::Int64).reshape([100, 100])
+    );
 
     // Mistakes read like sentences, pointing at your line.
     let err = x.try_matmul(&x).unwrap_err();
