@@ -15,6 +15,7 @@
 //! println!("{}", grads[0].as_ref().unwrap());
 //! ```
 
+pub mod checkpoint;
 pub mod gradcheck;
 mod tape;
 mod variable;
