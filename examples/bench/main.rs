@@ -8,8 +8,14 @@
 //! ```
 //!
 //! A workload that keen cannot run yet exits non-zero saying so: never a made-up figure.
+//!
+//! `BENCH_THREADS=n` sizes the thread pool (as torch_workloads.py). On a shared, overloaded
+//! machine, `BENCH_CLOCK=thread` times single-threaded workloads (add_tiny, add_tiny_tape) by this
+//! thread's CPU time instead of the wall clock, which other processes do not advance; do not use
+//! it for workloads that run on the pool, whose work then happens on other threads.
 
 use keen::prelude::*;
+use keen_tape::GradientTape;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -20,7 +26,7 @@ const WORKLOADS: &[(&str, Option<fn()>)] = &[
     ("matmul_1024", Some(|| matmul(1024))),
     ("matmul_2048", Some(|| matmul(2048))),
     ("add_tiny", Some(add_tiny)),
-    ("add_tiny_tape", None),
+    ("add_tiny_tape", Some(add_tiny_tape)),
     ("add_1m", Some(add_1m)),
     ("conv_fwd_bwd", None),
     ("mlp_step", None),
@@ -86,25 +92,48 @@ fn samples() -> usize {
 
 /// Median, min and max seconds per call after a warm-up of `warm_s`; each sample runs ≥ `sample_s`.
 fn timeit(mut f: impl FnMut(), warm_s: f64, sample_s: f64) -> (f64, f64, f64) {
-    let t0 = Instant::now();
+    let clock: fn() -> f64 = if std::env::var("BENCH_CLOCK").as_deref() == Ok("thread") {
+        thread_cpu_s
+    } else {
+        wall_s
+    };
+    let t0 = clock();
     let mut n = 0u32;
-    while t0.elapsed().as_secs_f64() < warm_s || n < 2 {
+    while clock() - t0 < warm_s || n < 2 {
         f();
         n += 1;
     }
-    let per_call = t0.elapsed().as_secs_f64() / n as f64;
+    let per_call = (clock() - t0) / n as f64;
     let iters = ((sample_s / per_call).ceil() as u64).max(1);
     let mut out: Vec<f64> = (0..samples())
         .map(|_| {
-            let t = Instant::now();
+            let t = clock();
             for _ in 0..iters {
                 f();
             }
-            t.elapsed().as_secs_f64() / iters as f64
+            (clock() - t) / iters as f64
         })
         .collect();
     out.sort_by(f64::total_cmp);
     (out[out.len() / 2], out[0], out[out.len() - 1])
+}
+
+/// Seconds on a monotonic wall clock since the first call.
+fn wall_s() -> f64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
+
+/// This thread's CPU time in seconds (Linux `/proc/thread-self/schedstat`).
+fn thread_cpu_s() -> f64 {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .expect("BENCH_CLOCK=thread needs Linux /proc/thread-self/schedstat");
+    let ns: f64 = s
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("schedstat");
+    ns * 1e-9
 }
 
 /// Prints one JSON record; `(median, min, max)` already in `unit`.
@@ -175,6 +204,29 @@ fn add_tiny() {
     );
     let us = 1e6 / N as f64;
     emit("add_tiny", "us", "lower", (med * us, lo * us, hi * us));
+}
+
+/// The same add with both operands watched by a gradient tape (torch: `requires_grad=True`).
+/// One tape records each loop of 10k adds and is dropped with its record, as torch frees each
+/// graph node when its result dies.
+fn add_tiny_tape() {
+    let a = Tensor::ones([32], DType::Float32);
+    let b = Tensor::ones([32], DType::Float32);
+    const N: usize = 10_000;
+    let (med, lo, hi) = timeit(
+        || {
+            let tape = GradientTape::new();
+            tape.watch(&a);
+            tape.watch(&b);
+            for _ in 0..N {
+                black_box(black_box(&a).add(black_box(&b)));
+            }
+        },
+        0.3,
+        0.05,
+    );
+    let us = 1e6 / N as f64;
+    emit("add_tiny_tape", "us", "lower", (med * us, lo * us, hi * us));
 }
 
 /// Add of two 2^20-element float32 tensors.

@@ -75,6 +75,11 @@ pub(crate) fn binary<T: Element, U: Element>(
     if let (Some(x), Some(y)) = (a.as_slice::<T>(), b.as_slice::<T>()) {
         // Same-shape and tensor-with-scalar cases: straight loops the compiler vectorises.
         if x.len() == n && y.len() == n {
+            if n < PAR_MIN {
+                // The per-op floor for small tensors: one allocation, one vectorised loop.
+                let data: Vec<U> = x.iter().zip(y).map(|(&a, &b)| f(a, b)).collect();
+                return Tensor::from_vec_unchecked(data, out_shape.clone());
+            }
             let data = fill_chunks(n, |s, out| {
                 let (x, y) = (&x[s..s + out.len()], &y[s..s + out.len()]);
                 for i in 0..out.len() {

@@ -25,7 +25,9 @@ unsafe impl<T: Sync> Sync for Mat<T> {}
 
 /// Element types with a GEMM kernel.
 pub trait GemmElem: Num {
-    /// `dst (m×n, row-major, contiguous) = [dst +] lhs (m×k) · rhs (k×n)`.
+    /// `dst (m×n, row-major, contiguous) = [dst +] lhs (m×k) · rhs (k×n)`. Without
+    /// `accumulate`, `dst` is only written, every element of it (zeros when k = 0), so it may
+    /// start uninitialised.
     ///
     /// # Safety
     /// `lhs` and `rhs` must address valid m×k and k×n matrices with their strides, and `dst`

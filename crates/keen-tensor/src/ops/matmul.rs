@@ -6,6 +6,7 @@ use crate::record::{record, Backward};
 use crate::shape::{broadcast_shapes, Shape};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 impl Tensor {
     /// Matrix product, as NumPy's `matmul`: rank ≥ 2 operands multiply their last two axes and
@@ -126,7 +127,9 @@ fn batched<T: GemmElem>(
     out_shape: Shape,
 ) -> Tensor {
     let nb = batch.numel();
-    let mut out: Vec<T> = vec![T::zero(); nb * m * n];
+    // Every GEMM below overwrites its whole block (with zeros when k = 0), so the output starts
+    // uninitialised: zero-filling a large result first costs a full extra pass over memory.
+    let mut out: Vec<T> = Vec::with_capacity(nb * m * n);
     let (la, lb) = (a.layout(), b.layout());
     let r = la.shape().rank();
     let sa = T::slice(a.storage()).expect("dtype checked");
@@ -143,11 +146,12 @@ fn batched<T: GemmElem>(
     if m * n == 0 {
         return Tensor::from_vec_unchecked(out, out_shape);
     }
+    let slots = &mut out.spare_capacity_mut()[..nb * m * n];
     let (a_rs, a_cs) = (la.strides()[r - 2], la.strides()[r - 1]);
     let (b_rs, b_cs) = (lb.strides()[r - 2], lb.strides()[r - 1]);
     let per = m * n * k;
     let across_batch = nb > 1 && per < (1 << 18);
-    let run = |i: usize, dst: &mut [T], threads: bool| {
+    let run = |i: usize, dst: &mut [MaybeUninit<T>], threads: bool| {
         // SAFETY: offsets come from the broadcast layouts, which keep every (batch, row, col)
         // index inside the operand storage; dst is this batch entry's m×n block.
         unsafe {
@@ -161,18 +165,22 @@ fn batched<T: GemmElem>(
                 rs: b_rs,
                 cs: b_cs,
             };
-            T::gemm(m, n, k, dst.as_mut_ptr(), false, lhs, rhs, threads);
+            T::gemm(m, n, k, dst.as_mut_ptr().cast(), false, lhs, rhs, threads);
         }
     };
     if across_batch && nb * per >= (1 << 17) {
-        out.par_chunks_mut(m * n)
+        slots
+            .par_chunks_mut(m * n)
             .enumerate()
             .for_each(|(i, dst)| run(i, dst, false));
     } else {
-        for (i, dst) in out.chunks_mut(m * n).enumerate() {
+        for (i, dst) in slots.chunks_mut(m * n).enumerate() {
             run(i, dst, true);
         }
     }
+    // SAFETY: each GEMM above wrote its whole m×n block (`GemmElem::gemm` with
+    // `accumulate = false` overwrites every element, with zeros when k = 0).
+    unsafe { out.set_len(nb * m * n) };
     Tensor::from_vec_unchecked(out, out_shape)
 }
 
@@ -188,5 +196,108 @@ impl Backward for MatmulBackward {
         let ga = g.matmul(&self.b.transpose(-2, -1));
         let gb = self.a.transpose(-2, -1).matmul(g);
         vec![Some(ga), Some(gb)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    /// Values in [-1, 1) from a fixed seed, exact in f32 (multiples of 1/256).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((s >> 56) as f32 - 128.0) / 128.0
+            })
+            .collect()
+    }
+
+    /// The textbook triple loop in f64 on row-major `a` (m×k) and `b` (k×n).
+    fn reference(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f64> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for p in 0..k {
+                for j in 0..n {
+                    out[i * n + j] += a[i * k + p] as f64 * b[p * n + j] as f64;
+                }
+            }
+        }
+        out
+    }
+
+    fn assert_close(got: &Tensor, want: &[f64], what: &str) {
+        let got = got.to_f64_vec();
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                "{what}: element {i}: {g} vs {w}"
+            );
+        }
+    }
+
+    /// Sizes on both sides of the threading threshold, tall and wide (the split cuts the larger
+    /// output dimension), sizes that are not multiples of the register tiles, and k = 0.
+    #[test]
+    fn matches_reference_across_sizes_and_layouts() {
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (3, 5, 2),
+            (17, 33, 9),
+            (130, 70, 50),
+            (257, 64, 31),
+            (40, 100, 301),
+            (300, 200, 190),
+            (5, 0, 7),
+        ] {
+            let (a, b) = (values(m * k, 1), values(k * n, 2));
+            let want = reference(&a, &b, m, k, n);
+            let (ta, tb) = (
+                Tensor::from_vec(a.clone(), [m, k]),
+                Tensor::from_vec(b.clone(), [k, n]),
+            );
+            assert_close(&ta.matmul(&tb), &want, &format!("({m}, {k}) @ ({k}, {n})"));
+            // Transposed views: the same product through other strides, without a copy.
+            let at = Tensor::from_vec(a, [m, k]).t().contiguous().t();
+            let bt = Tensor::from_vec(b, [k, n]).t().contiguous().t();
+            assert_close(
+                &at.matmul(&bt),
+                &want,
+                &format!("transposed ({m}, {k}) @ ({k}, {n})"),
+            );
+        }
+    }
+
+    #[test]
+    fn batched_products_match_each_matrix() {
+        let (nb, m, k, n) = (6, 40, 30, 50);
+        let (a, b) = (values(nb * m * k, 3), values(nb * k * n, 4));
+        let out = Tensor::from_vec(a.clone(), [nb, m, k])
+            .matmul(&Tensor::from_vec(b.clone(), [nb, k, n]));
+        let mut want = Vec::new();
+        for i in 0..nb {
+            want.extend(reference(
+                &a[i * m * k..][..m * k],
+                &b[i * k * n..][..k * n],
+                m,
+                k,
+                n,
+            ));
+        }
+        assert_close(&out, &want, "batched");
+    }
+
+    #[test]
+    fn integer_products_are_exact() {
+        let a = Tensor::from([[1i64, 2, 3], [4, 5, 6]]);
+        let b = Tensor::from([[7i64, 8], [9, 10], [11, 12]]);
+        assert_eq!(a.matmul(&b).to_vec::<i64>(), [58, 64, 139, 154]);
+        let empty = Tensor::from_vec(Vec::<i32>::new(), [2, 0])
+            .matmul(&Tensor::from_vec(Vec::<i32>::new(), [0, 3]));
+        assert_eq!(empty.to_vec::<i32>(), [0; 6]);
     }
 }
