@@ -223,6 +223,9 @@ fn index_select_kernel<T: Element>(x: &Tensor, a: usize, pos: &[usize], shape: S
 /// time, in order (so duplicates accumulate deterministically).
 fn index_add_kernel<T: Num>(x: &Tensor, a: usize, pos: &[usize], src: &Tensor) -> Tensor {
     let mut data = x.to_vec::<T>();
+    if src.numel() == 0 {
+        return Tensor::from_vec_unchecked(data, x.shape().clone());
+    }
     let src = src.contiguous_view();
     let s = src.as_slice::<T>().expect("contiguous");
     let n = x.dims()[a];
@@ -306,7 +309,7 @@ impl Tensor {
         let pos = positions(op, indices, a, self.dims()[a])?;
         let out = crate::dispatch_all!(self.dtype(), T, {
             let x = self.contiguous_view();
-            let s = x.as_slice::<T>().expect("contiguous");
+            let s = x.as_slice::<T>().unwrap_or(&[]); // None only when empty
             let (n, inner, m) = along_dims(self.dims(), indices.dims(), a);
             let data: Vec<T> = pos
                 .iter()

@@ -258,7 +258,12 @@ fn concat_kernel<T: Element>(xs: &[&Tensor], axis: usize, shape: Shape) -> Tenso
         return Tensor::from_vec_unchecked(Vec::<T>::new(), shape);
     }
     let inner: usize = shape.dims()[axis + 1..].iter().product();
-    let owned: Vec<Tensor> = xs.iter().map(|x| x.contiguous_view()).collect();
+    // Empty inputs add nothing (and an empty layout need not count as contiguous).
+    let owned: Vec<Tensor> = xs
+        .iter()
+        .filter(|x| x.numel() > 0)
+        .map(|x| x.contiguous_view())
+        .collect();
     let parts: Vec<(&[T], usize)> = owned
         .iter()
         .map(|x| {
