@@ -3,10 +3,10 @@
 
 pub(crate) mod copy;
 pub(crate) mod elementwise;
-pub(crate) mod reduce;
 pub mod gemm;
 pub(crate) mod im2col;
 pub(crate) mod pool;
+pub(crate) mod reduce;
 pub(crate) mod special;
 
 /// Below this many elements a kernel stays on the calling thread: handing work to rayon costs
