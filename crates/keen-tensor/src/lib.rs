@@ -28,6 +28,7 @@ mod macros;
 mod display;
 pub mod ops;
 pub mod record;
+mod serde_impl;
 pub mod shape;
 pub mod storage;
 mod tensor;

@@ -104,20 +104,20 @@ fn matmul() {
 #[test]
 fn binary_ops() {
     for (op, r) in [
-        ("add", f32s(&[2, 3]).try_add(&f32s(&[4, 3]))),
-        ("sub", f32s(&[2, 3]).try_sub(&f32s(&[4, 3]))),
-        ("mul", f32s(&[2, 3]).try_mul(&f32s(&[4, 3]))),
-        ("div", f32s(&[2, 3]).try_div(&f32s(&[4, 3]))),
-        ("rem", f32s(&[2, 3]).try_rem(&f32s(&[4, 3]))),
-        ("pow", f32s(&[2, 3]).try_pow(&f32s(&[4, 3]))),
-        ("maximum", f32s(&[2, 3]).try_maximum(&f32s(&[4, 3]))),
-        ("minimum", f32s(&[2, 3]).try_minimum(&f32s(&[4, 3]))),
-        ("eq", f32s(&[2, 3]).try_eq(&f32s(&[4, 3]))),
-        ("ne", f32s(&[2, 3]).try_ne(&f32s(&[4, 3]))),
-        ("lt", f32s(&[2, 3]).try_lt(&f32s(&[4, 3]))),
-        ("le", f32s(&[2, 3]).try_le(&f32s(&[4, 3]))),
-        ("gt", f32s(&[2, 3]).try_gt(&f32s(&[4, 3]))),
-        ("ge", f32s(&[2, 3]).try_ge(&f32s(&[4, 3]))),
+        ("add", f32s(&[2, 3]).try_add(f32s(&[4, 3]))),
+        ("sub", f32s(&[2, 3]).try_sub(f32s(&[4, 3]))),
+        ("mul", f32s(&[2, 3]).try_mul(f32s(&[4, 3]))),
+        ("div", f32s(&[2, 3]).try_div(f32s(&[4, 3]))),
+        ("rem", f32s(&[2, 3]).try_rem(f32s(&[4, 3]))),
+        ("pow", f32s(&[2, 3]).try_pow(f32s(&[4, 3]))),
+        ("maximum", f32s(&[2, 3]).try_maximum(f32s(&[4, 3]))),
+        ("minimum", f32s(&[2, 3]).try_minimum(f32s(&[4, 3]))),
+        ("eq", f32s(&[2, 3]).try_eq(f32s(&[4, 3]))),
+        ("ne", f32s(&[2, 3]).try_ne(f32s(&[4, 3]))),
+        ("lt", f32s(&[2, 3]).try_lt(f32s(&[4, 3]))),
+        ("le", f32s(&[2, 3]).try_le(f32s(&[4, 3]))),
+        ("gt", f32s(&[2, 3]).try_gt(f32s(&[4, 3]))),
+        ("ge", f32s(&[2, 3]).try_ge(f32s(&[4, 3]))),
     ] {
         assert_eq!(
             err(r),
@@ -125,19 +125,19 @@ fn binary_ops() {
         );
     }
     assert_eq!(
-        err(f32s(&[5]).try_add(&f32s(&[2, 1, 4]))),
+        err(f32s(&[5]).try_add(f32s(&[2, 1, 4]))),
         "add: shapes (5,) and (2, 1, 4) cannot be broadcast: axis 2 is 5 vs 4"
     );
     assert_eq!(
-        err(f32s(&[2]).try_add(&i32s(&[2]))),
+        err(f32s(&[2]).try_add(i32s(&[2]))),
         "add: dtypes differ: lhs float32 vs rhs int32\n  hint: cast one side, e.g. rhs.cast(DType::Float32)"
     );
     assert_eq!(
-        err(i32s(&[2]).try_lt(&Tensor::from([1i64, 2]))),
+        err(i32s(&[2]).try_lt(Tensor::from([1i64, 2]))),
         "lt: dtypes differ: lhs int32 vs rhs int64\n  hint: cast one side, e.g. rhs.cast(DType::Int32)"
     );
     assert_eq!(
-        err(bools(&[2]).try_add(&bools(&[2]))),
+        err(bools(&[2]).try_add(bools(&[2]))),
         "add: not defined for bool tensors"
     );
     assert_eq!(
