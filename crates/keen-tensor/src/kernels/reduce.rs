@@ -318,7 +318,7 @@ fn plan<'a, T: Element>(x: &'a Tensor, axes: &[usize], order_matters: bool) -> P
             .filter(|&i| dims[i] != 1)
             .map(|i| (dims[i], l.strides()[i], axes.contains(&i), i))
             .collect();
-        ax.sort_by(|a, b| b.1.cmp(&a.1));
+        ax.sort_by_key(|a| std::cmp::Reverse(a.1));
         let mut expected = 1isize;
         let dense = ax.iter().rev().all(|&(d, s, _, _)| {
             let ok = s == expected;

@@ -479,6 +479,7 @@ macro_rules! comparison {
             }
 
             #[doc = concat!("Fallible [`", stringify!($name), "`](Self::", stringify!($name), ").")]
+            #[allow(clippy::bool_comparison)] // bool tensors compare with false < true
             pub fn $try_name(&self, rhs: impl Operand) -> Result<Tensor> {
                 let rhs = rhs.to_operand(self);
                 let shape = check($op, self, &rhs)?;

@@ -205,6 +205,7 @@ fn run(a: &Tensor, b: &Tensor, shape: [usize; 4], f: Kernel) -> Tensor {
 }
 
 #[derive(Clone, Copy)]
+#[allow(clippy::enum_variant_names)] // the three GEMM lowerings, named as in TensorFlow
 enum Kernel {
     Forward(ConvGeom),
     BackpropInput(ConvGeom),

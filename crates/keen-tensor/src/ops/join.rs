@@ -198,7 +198,7 @@ impl Tensor {
     pub fn try_chunk(&self, n: usize, axis: isize) -> Result<Vec<Tensor>> {
         let a = normalize_axis("chunk", axis, self.shape())?;
         let len = self.dims()[a];
-        if n == 0 || len % n != 0 {
+        if n == 0 || !len.is_multiple_of(n) {
             crate::bail!(
                 Shape,
                 "chunk: axis {axis} with size {len} does not split into {n} equal parts\n  hint: give the sizes with split(&[..], {axis})"

@@ -285,7 +285,7 @@ fn infer_shape(x: &Tensor, dims: &[isize]) -> Result<Shape> {
     let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     match infer {
         Some(i) => {
-            if known == 0 || n % known != 0 {
+            if known == 0 || !n.is_multiple_of(known) {
                 return Err(fail());
             }
             out[i] = n / known;

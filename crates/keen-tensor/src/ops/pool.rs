@@ -26,14 +26,14 @@ fn pool_geom(
     let [n, h, w, c] = nhwc(op, x)?;
     positive(op, "pool_size", pool)?;
     positive(op, "strides", strides)?;
-    if let Padding::Explicit(p) = padding {
-        if p[0][0].max(p[0][1]) >= pool[0] || p[1][0].max(p[1][1]) >= pool[1] {
-            crate::bail!(
-                Argument,
-                "{op}: padding {padding} must be smaller than the pool {}: a window would see only padding",
-                Pair(pool)
-            );
-        }
+    if let Padding::Explicit(p) = padding
+        && (p[0][0].max(p[0][1]) >= pool[0] || p[1][0].max(p[1][1]) >= pool[1])
+    {
+        crate::bail!(
+            Argument,
+            "{op}: padding {padding} must be smaller than the pool {}: a window would see only padding",
+            Pair(pool)
+        );
     }
     let (Some((oh, pt)), Some((ow, pl))) = (
         padding.resolve(0, h, pool[0], strides[0]),
