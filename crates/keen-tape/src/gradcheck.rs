@@ -7,6 +7,9 @@
 //! gradient, and that non-contiguous inputs give the same gradients. [`gradgradcheck`] does
 //! the same for the gradient itself, computed under a second tape.
 
+// The error carries the full mismatch report; gradient checks are test-time code, never hot.
+#![allow(clippy::result_large_err)]
+
 use crate::tape::{stop_gradient, GradientTape, TapeError};
 use keen_tensor::{DType, Shape, Tensor};
 use std::cell::RefCell;

@@ -493,6 +493,7 @@ impl GradientTape {
             }
             // Backward: which of those lead to the target.
             let mut needed: HashSet<TensorId> = HashSet::from([target.id()]);
+            #[allow(clippy::type_complexity)] // (rule, inputs, output, site): read once, below
             let mut path: Vec<(
                 Arc<dyn Backward>,
                 Vec<(TensorId, Shape, bool)>,
