@@ -112,7 +112,7 @@ impl Initializer {
 fn orthogonal(shape: &Shape, gain: f64, dtype: DType, g: &mut Generator) -> Tensor {
     let d = shape.dims();
     let cols = *d.last().unwrap_or(&1);
-    let rows = if cols == 0 { 0 } else { shape.numel() / cols };
+    let rows = shape.numel().checked_div(cols).unwrap_or(0);
     let (r, c) = if rows < cols {
         (cols, rows)
     } else {
