@@ -19,8 +19,11 @@ use keen_tape::GradientTape;
 use std::hint::black_box;
 use std::time::Instant;
 
+/// A workload: its name and its runner, `None` while keen does not implement it yet.
+type Workload = (&'static str, Option<fn()>);
+
 /// Every workload of `torch_workloads.py`, in its order; `None` marks one not implemented yet.
-const WORKLOADS: &[(&str, Option<fn()>)] = &[
+const WORKLOADS: &[Workload] = &[
     ("matmul_256", Some(|| matmul(256))),
     ("matmul_512", Some(|| matmul(512))),
     ("matmul_1024", Some(|| matmul(1024))),

@@ -52,7 +52,7 @@ impl std::fmt::Debug for Dataset {
     }
 }
 
-impl<'a> IntoIterator for &'a Dataset {
+impl IntoIterator for &Dataset {
     type Item = Result<Elem>;
     type IntoIter = ElemIter;
     fn into_iter(self) -> ElemIter {

@@ -260,7 +260,7 @@ pub(crate) fn stack_tensors(
             let s = src.as_slice::<T>().expect("contiguous");
             let d = t.dims();
             let inner = if rank == 0 { 1 } else { d[rank - 1] };
-            let nrows = if inner == 0 { 0 } else { s.len() / inner };
+            let nrows = s.len().checked_div(inner).unwrap_or(0);
             for r in 0..nrows {
                 // Position of row r (all axes but the last) inside the padded row.
                 let mut rem = r;

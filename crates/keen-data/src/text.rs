@@ -132,7 +132,7 @@ impl Tokenizer {
             }
         }
         let mut sorted: Vec<&(String, u64)> = self.word_counts.iter().collect();
-        sorted.sort_by(|a, b| b.1.cmp(&a.1)); // stable: ties keep first-seen order
+        sorted.sort_by_key(|e| std::cmp::Reverse(e.1)); // stable: ties keep first-seen order
         self.index_word = vec![String::new()];
         if let Some(o) = &self.oov_token {
             self.index_word.push(o.clone());
