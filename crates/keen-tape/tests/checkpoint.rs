@@ -90,7 +90,7 @@ fn variables_round_trip_by_name() {
 fn a_missing_name_is_a_clear_error_and_changes_nothing() {
     let d = scratch("missing");
     let w = Variable::new("w", Tensor::from([1.0f32]));
-    save_variables(d.join("m.safetensors"), &[w.clone()]).unwrap();
+    save_variables(d.join("m.safetensors"), std::slice::from_ref(&w)).unwrap();
     let other = Variable::new("v", Tensor::from([9.0f32]));
     w.assign(&Tensor::from([5.0f32]));
     let e = load_variables(d.join("m.safetensors"), &[w.clone(), other]).unwrap_err();
