@@ -9,6 +9,8 @@
 //!
 //! Run one family or op: `OPINFO_FILTER=matmul cargo test -p keen-tape --test opinfo`.
 
+#![allow(clippy::type_complexity)] // OpInfo spells out its closure type on purpose
+
 mod conv;
 mod core;
 mod reduce;
