@@ -252,11 +252,12 @@ pub(crate) fn write_through(mut src: ElemIter, path: &Path) -> ElemIter {
     Box::new(std::iter::from_fn(move || match src.next() {
         Some(Ok(e)) => {
             if let Some(wr) = w.as_mut()
-                && let Err(err) = write_elem(wr, &e) {
-                    w = None;
-                    let _ = std::fs::remove_file(&tmp);
-                    return Some(Err(DataError::io("cache: cannot write", &tmp, err)));
-                }
+                && let Err(err) = write_elem(wr, &e)
+            {
+                w = None;
+                let _ = std::fs::remove_file(&tmp);
+                return Some(Err(DataError::io("cache: cannot write", &tmp, err)));
+            }
             Some(Ok(e))
         }
         Some(Err(e)) => {
