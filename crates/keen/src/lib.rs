@@ -13,5 +13,6 @@ pub use keen_tensor as tensor;
 
 /// The names a training script needs.
 pub mod prelude {
+    pub use keen_tape::{GradientTape, Variable};
     pub use keen_tensor::{DType, Shape, Tensor, TensorError};
 }
