@@ -13,9 +13,10 @@ use keen_tensor::{DType, Tensor};
 fn t(dims: &[usize], seed: usize) -> Tensor {
     let n: usize = dims.iter().product();
     // A scrambled ramp: distinct multiples of 1/n, shuffled by a stride coprime with n.
+    // Every odd-or-even candidate is tried, so a coprime stride exists for any n (n = 0 too).
     let step = (0..)
-        .map(|k| 7 + 2 * k + seed)
-        .find(|s| gcd(*s, n) == 1)
+        .map(|k| 7 + k + seed)
+        .find(|s| n == 0 || gcd(*s, n) == 1)
         .unwrap();
     let v: Vec<f64> = (0..n)
         .map(|i| ((i * step + seed) % n) as f64 / n as f64 * 2.0 - 1.0)
