@@ -146,7 +146,6 @@ fn recorded_rules(f: &dyn Fn(&[Tensor]) -> Tensor, inputs: &[Tensor]) -> Vec<&'s
 }
 
 #[test]
-#[ignore = "opinfo/core.rs (unary, binary, cast, matmul entries) is not committed yet; run with --ignored once it is"]
 fn every_differentiable_op_has_an_entry() {
     let known: BTreeSet<&str> = keen_tensor::ops::DIFFERENTIABLE_OPS
         .iter()
