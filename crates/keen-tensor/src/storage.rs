@@ -109,6 +109,10 @@ impl Layout {
 
     /// True when the elements are laid out row-major without gaps (size-1 axes ignored).
     pub fn is_contiguous(&self) -> bool {
+        // An empty tensor has no elements to lay out: any strides describe it.
+        if self.shape.0.contains(&0) {
+            return true;
+        }
         let mut expected: isize = 1;
         for i in (0..self.shape.rank()).rev() {
             let d = self.shape.0[i];

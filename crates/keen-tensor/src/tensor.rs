@@ -176,7 +176,8 @@ impl Tensor {
         }
         let s = T::slice(&self.0.storage)?;
         let off = self.0.layout.offset;
-        Some(&s[off..off + self.numel()])
+        // `get`, not indexing: an empty view may sit at the very end of its storage.
+        s.get(off..off + self.numel())
     }
 
     /// The elements as a strided ndarray view (no copy).

@@ -14,5 +14,6 @@ pub use keen_tensor as tensor;
 /// The names a training script needs.
 pub mod prelude {
     pub use keen_tape::{GradientTape, Variable};
-    pub use keen_tensor::{DType, Shape, Tensor, TensorError};
+    pub use keen_tensor::ops::slice::SliceArg;
+    pub use keen_tensor::{s, DType, Shape, Tensor, TensorError};
 }
