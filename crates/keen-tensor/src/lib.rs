@@ -36,5 +36,7 @@ mod tensor;
 pub use dtype::{DType, Element, Float, Num};
 pub use error::{ErrorKind, Result, TensorError};
 pub use ops::binary::Operand;
+/// `keen_tensor::random::set_seed(42)`, as `tf$random$set_seed`.
+pub use ops::random;
 pub use shape::Shape;
 pub use tensor::{NestedArray, Tensor, TensorId};

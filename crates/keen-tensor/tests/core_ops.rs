@@ -493,7 +493,6 @@ fn special_float_values() {
 }
 
 #[test]
-#[ignore = "bug: relu(NaN) gives 0; NumPy maximum(x, 0), PyTorch and TensorFlow give NaN"]
 fn relu_propagates_nan() {
     // torch.relu(torch.tensor([float('nan')])) -> tensor([nan])
     assert!(Tensor::from([f32::NAN]).relu().to_vec::<f32>()[0].is_nan());

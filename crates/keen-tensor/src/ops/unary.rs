@@ -164,7 +164,8 @@ unary_op!(
     softplus, try_softplus, SoftplusK {}, |x, out| SoftplusGrad { x: x.clone() }
 );
 
-float_fn!(ReluK; |x| if x > T::zero() { x } else { T::zero() });
+// NaN propagates, as in NumPy, PyTorch and TensorFlow.
+float_fn!(ReluK; |x| if x > T::zero() || x.is_nan() { x } else { T::zero() });
 rule!(ReluGrad, "relu", out; |g, s| g.mul(&s.out.gt(0.0).cast(g.dtype())));
 unary_op!(
     /// `max(x, 0)`. d/dx = 1 where x > 0, else 0 (relu'(0) = 0, as TensorFlow).
