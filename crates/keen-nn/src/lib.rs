@@ -32,6 +32,8 @@ extern crate self as keen_nn;
 pub mod initializers;
 mod layer;
 pub mod layers;
+pub mod losses;
+pub mod metrics;
 mod module;
 mod sequential;
 
