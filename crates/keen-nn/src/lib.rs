@@ -47,5 +47,10 @@ pub use sequential::Sequential;
 pub mod prelude {
     pub use crate::initializers::Initializer;
     pub use crate::layers::{Activation, Dense, Dropout};
+    pub use crate::layers::{
+        AdditiveAttention, Attention, BahdanauAttention, Bidirectional, Gru, GruCell, Lstm,
+        LstmCell, MergeMode, MultiHeadAttention, RecurrentCell, Rnn, ScoreMode, SimpleRnn,
+        SimpleRnnCell,
+    };
     pub use crate::{Layer, Module, Sequential, Walk};
 }
