@@ -4,7 +4,10 @@
 //! float32 (1e-5 relative). Plus finite-difference checks, cell/layer agreement and messages.
 
 use keen_nn::prelude::*;
-use keen_tape::{gradcheck, GradientTape, Variable};
+mod common;
+
+use common::{gradcheck_layer, LayerTest};
+use keen_tape::{GradientTape, Variable};
 use keen_tensor::{DType, Tensor};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -427,39 +430,6 @@ fn variables_follow_keras_names_and_shapes() {
     assert_eq!(shapes[7], ("attention_output.bias".to_string(), vec![5]));
 }
 
-/// Central differences of `loss` with respect to every element of every variable of `m`.
-fn check_variables_by_finite_differences<M: Module>(what: &str, m: &M, loss: impl Fn() -> Tensor) {
-    let vars = m.trainable_variables();
-    let tape = GradientTape::new();
-    let l = loss();
-    let grads = tape.gradient(&l, &vars);
-    let eps = 1e-6;
-    for ((path, v), g) in m.named_variables().iter().zip(grads) {
-        let g = g
-            .unwrap_or_else(|| panic!("{what}: no gradient for {path}"))
-            .to_f64_vec();
-        let base = v.value_unwatched();
-        let flat = base.to_f64_vec();
-        for i in 0..flat.len() {
-            let mut plus = flat.clone();
-            plus[i] += eps;
-            v.assign(&Tensor::from_vec(plus, base.shape().clone()));
-            let lp = loss().item::<f64>();
-            let mut minus = flat.clone();
-            minus[i] -= eps;
-            v.assign(&Tensor::from_vec(minus, base.shape().clone()));
-            let lm = loss().item::<f64>();
-            v.assign(&base);
-            let num = (lp - lm) / (2.0 * eps);
-            assert!(
-                (num - g[i]).abs() <= 1e-5 + 1e-4 * num.abs(),
-                "{what}: d/d{path}[{i}]: numerical {num} vs tape {}",
-                g[i]
-            );
-        }
-    }
-}
-
 fn weighted_sum(t: &Tensor, seed: f64) -> Tensor {
     // A fixed, non-uniform cotangent so that errors cannot cancel.
     let w = Tensor::linspace(-1.0, 1.0, t.numel(), DType::Float64)
@@ -468,78 +438,188 @@ fn weighted_sum(t: &Tensor, seed: f64) -> Tensor {
     t.mul(&w).sum_all()
 }
 
+fn mask_2x4() -> Tensor {
+    Tensor::from([[true, true, false, true], [true, false, true, true]])
+}
+
+/// Float64 finite differences through the loops (with masks and initial states), with
+/// respect to the inputs, the states and every weight.
 #[test]
 fn recurrent_gradients_match_finite_differences() {
     let x = Tensor::random_normal([2, 4, 3], 0.0, 1.0, DType::Float64);
-    let mask = Tensor::from([[true, true, false, true], [true, false, true, true]]);
-    let gru = Gru::new(3).return_sequences(true);
-    let lstm = Lstm::new(3).go_backwards(true);
-    let gru_before = Gru::new(3).reset_after(false);
-    let init = [
-        Tensor::random_normal([2, 3], 0.0, 0.5, DType::Float64),
-        Tensor::random_normal([2, 3], 0.0, 0.5, DType::Float64),
-    ];
-    let f_gru = |x: &Tensor, h: &Tensor| {
-        let (y, s) = gru.call_full(x, Some(std::slice::from_ref(h)), Some(&mask));
-        weighted_sum(&y, 0.1).add(&weighted_sum(&s[0], 0.3))
-    };
-    let f_lstm = |x: &Tensor, h: &Tensor, c: &Tensor| {
-        let (y, s) = lstm.call_full(x, Some(&[h.clone(), c.clone()]), Some(&mask));
-        weighted_sum(&y, 0.2).add(&weighted_sum(&s[1], -0.4))
-    };
-    let f_before = |x: &Tensor| weighted_sum(&gru_before.call(x), 0.5);
-    gradcheck(
-        &|i: &[Tensor]| f_gru(&i[0], &i[1]),
-        &[x.clone(), init[0].clone()],
-    )
-    .unwrap();
-    gradcheck(
-        &|i: &[Tensor]| f_lstm(&i[0], &i[1], &i[2]),
-        &[x.clone(), init[0].clone(), init[1].clone()],
-    )
-    .unwrap();
-    gradcheck(&|i: &[Tensor]| f_before(&i[0]), std::slice::from_ref(&x)).unwrap();
-    check_variables_by_finite_differences("gru", &gru, || f_gru(&x, &init[0]));
-    check_variables_by_finite_differences("lstm", &lstm, || f_lstm(&x, &init[0], &init[1]));
-    check_variables_by_finite_differences("gru reset_after=false", &gru_before, || f_before(&x));
+    let h = Tensor::random_normal([2, 3], 0.0, 0.5, DType::Float64);
+    let c = Tensor::random_normal([2, 3], 0.0, 0.5, DType::Float64);
+    gradcheck_layer(
+        || Gru::new(3).return_sequences(true),
+        |l: &Gru, xs: &[Tensor], _| {
+            let (y, s) = l.call_full(&xs[0], Some(&xs[1..]), Some(&mask_2x4()));
+            weighted_sum(&y, 0.1).add(&weighted_sum(&s[0], 0.3))
+        },
+        &[x.clone(), h.clone()],
+        false,
+    );
+    gradcheck_layer(
+        || Lstm::new(3).go_backwards(true),
+        |l: &Lstm, xs: &[Tensor], _| {
+            let (y, s) = l.call_full(&xs[0], Some(&xs[1..]), Some(&mask_2x4()));
+            weighted_sum(&y, 0.2).add(&weighted_sum(&s[1], -0.4))
+        },
+        &[x.clone(), h.clone(), c],
+        false,
+    );
+    gradcheck_layer(
+        || Gru::new(3).reset_after(false),
+        |l: &Gru, xs: &[Tensor], _| weighted_sum(&l.call(&xs[0]), 0.5),
+        std::slice::from_ref(&x),
+        false,
+    );
+    gradcheck_layer(
+        || Bidirectional::new(SimpleRnn::new(2).return_sequences(true)),
+        |l: &Bidirectional<SimpleRnnCell>, xs: &[Tensor], _| {
+            weighted_sum(&l.call_full(&xs[0], None, Some(&mask_2x4())).0, -0.2)
+        },
+        &[x],
+        false,
+    );
 }
 
 #[test]
 fn attention_gradients_match_finite_differences() {
     let q = Tensor::random_normal([2, 3, 4], 0.0, 1.0, DType::Float64);
     let v = Tensor::random_normal([2, 5, 4], 0.0, 1.0, DType::Float64);
-    let vmask = Tensor::from([
-        [true, true, true, false, false],
-        [true, true, true, true, true],
-    ]);
-    let add = AdditiveAttention::new();
-    let dot = Attention::new()
-        .use_scale(true)
-        .score_mode(ScoreMode::Concat);
-    let mha = MultiHeadAttention::new(2, 3).use_causal_mask(true);
-    let bahdanau = BahdanauAttention::new(3);
-    let f_add = |q: &Tensor, v: &Tensor| {
-        let (o, w) = add.call_with(q, v, None, None, Some(&vmask));
-        weighted_sum(&o, 0.1).add(&weighted_sum(&w, 0.2))
-    };
-    let f_dot = |q: &Tensor, v: &Tensor| weighted_sum(&dot.call(q, v), 0.3);
-    let f_mha = |q: &Tensor, v: &Tensor| {
-        let (o, w) = mha.call_with(q, v, None, None);
-        weighted_sum(&o, -0.1).add(&weighted_sum(&w, 0.4))
-    };
     let h = Tensor::random_normal([2, 6], 0.0, 1.0, DType::Float64);
-    let f_bah = |h: &Tensor, v: &Tensor| {
-        let (c, w) = bahdanau.call_masked(h, v, Some(&vmask));
-        weighted_sum(&c, 0.2).add(&weighted_sum(&w, -0.3))
+    let vmask = || {
+        Tensor::from([
+            [true, true, true, false, false],
+            [true, true, true, true, true],
+        ])
     };
-    gradcheck(&|i: &[Tensor]| f_add(&i[0], &i[1]), &[q.clone(), v.clone()]).unwrap();
-    gradcheck(&|i: &[Tensor]| f_dot(&i[0], &i[1]), &[q.clone(), v.clone()]).unwrap();
-    gradcheck(&|i: &[Tensor]| f_mha(&i[0], &i[1]), &[q.clone(), v.clone()]).unwrap();
-    gradcheck(&|i: &[Tensor]| f_bah(&i[0], &i[1]), &[h.clone(), v.clone()]).unwrap();
-    check_variables_by_finite_differences("additive", &add, || f_add(&q, &v));
-    check_variables_by_finite_differences("attention", &dot, || f_dot(&q, &v));
-    check_variables_by_finite_differences("mha", &mha, || f_mha(&q, &v));
-    check_variables_by_finite_differences("bahdanau", &bahdanau, || f_bah(&h, &v));
+    gradcheck_layer(
+        AdditiveAttention::new,
+        |l: &AdditiveAttention, xs: &[Tensor], _| {
+            let (o, w) = l.call_with(&xs[0], &xs[1], None, None, Some(&vmask()));
+            weighted_sum(&o, 0.1).add(&weighted_sum(&w, 0.2))
+        },
+        &[q.clone(), v.clone()],
+        false,
+    );
+    gradcheck_layer(
+        || {
+            Attention::new()
+                .use_scale(true)
+                .score_mode(ScoreMode::Concat)
+        },
+        |l: &Attention, xs: &[Tensor], _| weighted_sum(&l.call(&xs[0], &xs[1]), 0.3),
+        &[q.clone(), v.clone()],
+        false,
+    );
+    gradcheck_layer(
+        || MultiHeadAttention::new(2, 3).use_causal_mask(true),
+        |l: &MultiHeadAttention, xs: &[Tensor], _| {
+            let (o, w) = l.call_with(&xs[0], &xs[1], None, None);
+            weighted_sum(&o, -0.1).add(&weighted_sum(&w, 0.4))
+        },
+        &[q, v.clone()],
+        false,
+    );
+    gradcheck_layer(
+        || BahdanauAttention::new(3),
+        |l: &BahdanauAttention, xs: &[Tensor], _| {
+            let (c, w) = l.call_masked(&xs[0], &xs[1], Some(&vmask()));
+            weighted_sum(&c, 0.2).add(&weighted_sum(&w, -0.3))
+        },
+        &[h, v],
+        false,
+    );
+}
+
+/// The shared harness: shapes, paths, a gradient for every variable, save/load round trip.
+#[test]
+fn recurrent_layers_pass_the_harness() {
+    let x = Tensor::random_normal([2, 5, 3], 0.0, 1.0, DType::Float32);
+    let rnn_vars = ["kernel", "recurrent_kernel", "bias"];
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 4])
+        .trainable(&rnn_vars)
+        .run(|| SimpleRnn::new(4));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 5, 4])
+        .trainable(&rnn_vars)
+        .run(|| Gru::new(4).return_sequences(true));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 4])
+        .trainable(&rnn_vars)
+        .run(|| Gru::new(4).reset_after(false).go_backwards(true));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 5, 4])
+        .trainable(&rnn_vars)
+        .run(|| Lstm::new(4).return_sequences(true));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 4])
+        .trainable(&["kernel", "recurrent_kernel"])
+        .run(|| Lstm::new(4).use_bias(false));
+    LayerTest::new(x)
+        .output_shape(&[2, 5, 8])
+        .trainable(&[
+            "forward_layer.kernel",
+            "forward_layer.recurrent_kernel",
+            "forward_layer.bias",
+            "backward_layer.kernel",
+            "backward_layer.recurrent_kernel",
+            "backward_layer.bias",
+        ])
+        .run(|| Bidirectional::new(Gru::new(4).return_sequences(true)));
+}
+
+#[test]
+fn attention_layers_pass_the_harness() {
+    let q = Tensor::random_normal([2, 3, 4], 0.0, 1.0, DType::Float32);
+    let v = Tensor::random_normal([2, 5, 4], 0.0, 1.0, DType::Float32);
+    let qv = LayerTest::inputs(vec![q, v.clone()]).output_shape(&[2, 3, 4]);
+    qv.clone()
+        .trainable(&["scale"])
+        .run_with(AdditiveAttention::new, |l: &AdditiveAttention, xs, _| {
+            l.call(&xs[0], &xs[1])
+        });
+    qv.clone()
+        .trainable(&["scale", "concat_score_weight"])
+        .run_with(
+            || {
+                Attention::new()
+                    .use_scale(true)
+                    .score_mode(ScoreMode::Concat)
+            },
+            |l: &Attention, xs, _| l.call(&xs[0], &xs[1]),
+        );
+    qv.trainable(&[
+        "query.kernel",
+        "query.bias",
+        "key.kernel",
+        "key.bias",
+        "value.kernel",
+        "value.bias",
+        "attention_output.kernel",
+        "attention_output.bias",
+    ])
+    .run_with(
+        || MultiHeadAttention::new(2, 3),
+        |l: &MultiHeadAttention, xs, _| l.call(&xs[0], &xs[1]),
+    );
+    let h = Tensor::random_normal([2, 6], 0.0, 1.0, DType::Float32);
+    LayerTest::inputs(vec![h, v])
+        .output_shape(&[2, 4])
+        .trainable(&[
+            "w1.kernel",
+            "w1.bias",
+            "w2.kernel",
+            "w2.bias",
+            "v.kernel",
+            "v.bias",
+        ])
+        .run_with(
+            || BahdanauAttention::new(3),
+            |l: &BahdanauAttention, xs, _| l.call(&xs[0], &xs[1]).0,
+        );
 }
 
 #[test]
