@@ -39,14 +39,24 @@ mod sequential;
 
 pub use keen_derive::Module;
 pub use layer::Layer;
-pub use layers::{Activation, Dense, Dropout};
+pub use layers::{
+    Activation, Add, AveragePooling2d, BatchNormalization, Concatenate, Conv2d, Conv2dTranspose,
+    Cropping2d, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling2d, Lambda,
+    LayerNormalization, LeakyRelu, MaxPooling2d, Multiply, Permute, RepeatVector, Reshape,
+    SpatialDropout2d, UpSampling2d, ZeroPadding2d,
+};
 pub use module::{Module, Walk};
 pub use sequential::Sequential;
 
 /// The names a model definition needs.
 pub mod prelude {
     pub use crate::initializers::Initializer;
-    pub use crate::layers::{Activation, Dense, Dropout};
+    pub use crate::layers::{
+        Activation, Add, AveragePooling2d, BatchNormalization, Concatenate, Conv2d,
+        Conv2dTranspose, Cropping2d, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling2d,
+        Interpolation, Lambda, LayerNormalization, LeakyRelu, MaxPooling2d, Multiply, Padding,
+        Permute, RepeatVector, Reshape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
+    };
     pub use crate::layers::{
         AdditiveAttention, Attention, BahdanauAttention, Bidirectional, Gru, GruCell, Lstm,
         LstmCell, MergeMode, MultiHeadAttention, RecurrentCell, Rnn, ScoreMode, SimpleRnn,

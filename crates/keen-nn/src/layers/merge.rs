@@ -1,0 +1,127 @@
+//! Layers that merge several inputs: `Concatenate`, `Add`, `Multiply`.
+//!
+//! They take a slice of tensors (`call(&[a, b])`), so they are not one-input [`Layer`]s; in a
+//! custom model call them directly.
+//!
+//! [`Layer`]: crate::Layer
+
+use crate::module::{Module, Walk};
+use keen_tensor::Tensor;
+
+#[track_caller]
+fn nonempty<'a>(layer: &str, xs: &'a [Tensor]) -> &'a Tensor {
+    match xs.first() {
+        Some(x) => x,
+        None => panic!("{layer}: expects at least 1 input, got 0"),
+    }
+}
+
+/// Keras' `Concatenate`: joins the inputs along `axis` (−1 by default); every other axis must
+/// agree.
+///
+/// ```
+/// use keen_nn::layers::Concatenate;
+/// use keen_tensor::{DType, Tensor};
+/// let a = Tensor::ones([2, 3], DType::Float32);
+/// let b = Tensor::zeros([2, 5], DType::Float32);
+/// assert_eq!(Concatenate::new().call(&[a, b]).dims(), [2, 8]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Concatenate {
+    axis: isize,
+}
+
+impl Default for Concatenate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Concatenate {
+    /// Concatenates along the last axis.
+    pub fn new() -> Self {
+        Concatenate { axis: -1 }
+    }
+
+    /// Sets the axis (default −1).
+    pub fn axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+
+    /// Applies the layer.
+    ///
+    /// # Panics
+    /// `Concatenate: expects at least 1 input, got 0`, or shapes that differ off the axis
+    /// (`concat along axis 1: input 1 has shape …`).
+    #[track_caller]
+    pub fn call(&self, xs: &[Tensor]) -> Tensor {
+        nonempty("Concatenate", xs);
+        Tensor::concat(xs, self.axis)
+    }
+}
+
+/// Keras' `Add`: the elementwise sum of the inputs (broadcasting as the `add` op).
+///
+/// ```
+/// use keen_nn::layers::Add;
+/// use keen_tensor::Tensor;
+/// let y = Add::new().call(&[Tensor::from([1.0f32, 2.0]), Tensor::from([10.0f32, 20.0])]);
+/// assert_eq!(y.to_vec::<f32>(), [11.0, 22.0]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Add;
+
+impl Add {
+    /// The layer.
+    pub fn new() -> Self {
+        Add
+    }
+
+    /// Applies the layer.
+    ///
+    /// # Panics
+    /// `Add: expects at least 1 input, got 0`, or shapes that do not broadcast.
+    #[track_caller]
+    pub fn call(&self, xs: &[Tensor]) -> Tensor {
+        let first = nonempty("Add", xs);
+        xs[1..].iter().fold(first.clone(), |acc, x| acc.add(x))
+    }
+}
+
+/// Keras' `Multiply`: the elementwise product of the inputs (broadcasting as the `mul` op).
+///
+/// ```
+/// use keen_nn::layers::Multiply;
+/// use keen_tensor::Tensor;
+/// let y = Multiply::new().call(&[Tensor::from([1.0f32, 2.0]), Tensor::from([10.0f32, 20.0])]);
+/// assert_eq!(y.to_vec::<f32>(), [10.0, 40.0]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Multiply;
+
+impl Multiply {
+    /// The layer.
+    pub fn new() -> Self {
+        Multiply
+    }
+
+    /// Applies the layer.
+    ///
+    /// # Panics
+    /// `Multiply: expects at least 1 input, got 0`, or shapes that do not broadcast.
+    #[track_caller]
+    pub fn call(&self, xs: &[Tensor]) -> Tensor {
+        let first = nonempty("Multiply", xs);
+        xs[1..].iter().fold(first.clone(), |acc, x| acc.mul(x))
+    }
+}
+
+macro_rules! no_variables {
+    ($($t:ty),*) => {$(
+        impl Module for $t {
+            fn visit(&self, _: &mut Walk<'_>) {}
+        }
+    )*};
+}
+no_variables!(Concatenate, Add, Multiply);
