@@ -1,0 +1,662 @@
+//! The convolution, pooling, normalisation and reshaping layers: each through the shared
+//! harness, against Keras 3 fixtures (`fixtures/gen_layers_conv.py`), under float64
+//! finite differences, and with the errors they promise.
+
+mod common;
+
+use common::{assert_close, gradcheck_layer, LayerTest};
+use keen_nn::prelude::*;
+use keen_tape::checkpoint::load_safetensors;
+use keen_tape::GradientTape;
+use keen_tensor::{DType, Tensor};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+fn normal(dims: &[usize]) -> Tensor {
+    Tensor::random_normal(dims, 0.0, 1.0, DType::Float32)
+}
+
+fn forward<L: Layer>(l: &L, xs: &[Tensor], training: bool) -> Tensor {
+    l.forward(&xs[0], training)
+}
+
+// ---- the harness, layer by layer ----
+
+#[test]
+fn conv2d_harness() {
+    LayerTest::new(normal(&[2, 6, 6, 3]))
+        .output_shape(&[2, 3, 3, 4])
+        .trainable(&["kernel", "bias"])
+        .run(|| {
+            Conv2d::new(4, 3)
+                .strides(2)
+                .padding(Padding::Same)
+                .activation(Activation::Relu)
+        });
+    LayerTest::new(normal(&[2, 7, 6, 2]))
+        .output_shape(&[2, 3, 4, 5])
+        .trainable(&["kernel"])
+        .run(|| Conv2d::new(5, [3, 2]).dilation_rate(2).use_bias(false));
+}
+
+#[test]
+fn conv2d_transpose_harness() {
+    LayerTest::new(normal(&[2, 3, 3, 4]))
+        .output_shape(&[2, 6, 6, 2])
+        .trainable(&["kernel", "bias"])
+        .run(|| Conv2dTranspose::new(2, 3).strides(2).padding(Padding::Same));
+    LayerTest::new(normal(&[1, 3, 3, 2]))
+        .output_shape(&[1, 8, 8, 3])
+        .trainable(&["kernel", "bias"])
+        .run(|| Conv2dTranspose::new(3, 3).strides(2).output_padding(1));
+}
+
+#[test]
+fn pooling_harness() {
+    let x = normal(&[2, 5, 5, 3]);
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 2, 2, 3])
+        .run(|| MaxPooling2d::new(2));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 3, 3, 3])
+        .run(|| MaxPooling2d::new(3).strides(2).padding(Padding::Same));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 5, 5, 3])
+        .run(|| AveragePooling2d::new(3).strides(1).padding(Padding::Same));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 3])
+        .run(GlobalAveragePooling2d::new);
+    LayerTest::new(x)
+        .output_shape(&[2, 1, 1, 3])
+        .run(|| GlobalAveragePooling2d::new().keepdims(true));
+}
+
+#[test]
+fn resampling_and_padding_harness() {
+    let x = normal(&[2, 3, 4, 2]);
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 6, 12, 2])
+        .run(|| UpSampling2d::new([2, 3]));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 6, 8, 2])
+        .run(|| UpSampling2d::new(2).interpolation(Interpolation::Bilinear));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 4, 7, 2])
+        .run(|| ZeroPadding2d::new([[1, 0], [2, 1]]));
+    LayerTest::new(x.clone())
+        .output_shape(&[2, 5, 6, 2])
+        .run(|| ZeroPadding2d::new(1));
+    LayerTest::new(x)
+        .output_shape(&[2, 2, 2, 2])
+        .run(|| Cropping2d::new([[1, 0], [0, 2]]));
+}
+
+#[test]
+fn normalization_harness() {
+    LayerTest::new(normal(&[4, 3, 3, 2]))
+        .output_shape(&[4, 3, 3, 2])
+        .trainable(&["gamma", "beta"])
+        .non_trainable(&["moving_mean", "moving_variance"])
+        .run(BatchNormalization::new);
+    LayerTest::new(normal(&[4, 3, 5]))
+        .output_shape(&[4, 3, 5])
+        .trainable(&["gamma"])
+        .non_trainable(&["moving_mean", "moving_variance"])
+        .run(|| BatchNormalization::new().axis(1).center(false));
+    LayerTest::new(normal(&[2, 3, 8]))
+        .output_shape(&[2, 3, 8])
+        .trainable(&["gamma", "beta"])
+        .run(LayerNormalization::new);
+    LayerTest::new(normal(&[2, 3, 4]))
+        .output_shape(&[2, 3, 4])
+        .trainable(&["beta"])
+        .run(|| LayerNormalization::new().axes(&[1, 2]).scale(false));
+}
+
+#[test]
+fn embedding_harness() {
+    let ids = Tensor::from([[1, 0, 4], [3, 3, 2]]);
+    LayerTest::new(ids.clone())
+        .output_shape(&[2, 3, 8])
+        .trainable(&["embeddings"])
+        .run(|| Embedding::new(5, 8));
+    let e = Embedding::new(5, 8).mask_zero(true);
+    assert_eq!(
+        e.compute_mask(&ids).unwrap().to_vec::<bool>(),
+        [true, false, true, true, true, true]
+    );
+    assert!(Embedding::new(5, 8).compute_mask(&ids).is_none());
+    // Keras' default initializer: uniform on [-0.05, 0.05).
+    let big = Embedding::new(100, 50);
+    big.build();
+    let v = big.embeddings().unwrap().value().to_vec::<f32>();
+    assert!(v.iter().all(|x| (-0.05..0.05).contains(x)));
+    assert!(v.iter().any(|x| *x > 0.04) && v.iter().any(|x| *x < -0.04));
+}
+
+#[test]
+fn dropout_and_activation_harness() {
+    LayerTest::new(normal(&[4, 3, 3, 8]))
+        .output_shape(&[4, 3, 3, 8])
+        .run(|| SpatialDropout2d::new(0.5));
+    LayerTest::new(normal(&[4, 3]))
+        .output_shape(&[4, 3])
+        .run(LeakyRelu::new);
+    LayerTest::new(normal(&[4, 3]))
+        .output_shape(&[4, 3])
+        .run(|| Lambda::new(|x: &Tensor| x.mul(2.0).tanh()));
+}
+
+#[test]
+fn spatial_dropout_is_identity_at_inference_and_scales_in_training() {
+    let x = normal(&[2, 2, 2, 64]);
+    let d = SpatialDropout2d::new(0.25);
+    assert_eq!(d.call(&x, false).to_vec::<f32>(), x.to_vec::<f32>());
+    let y = d.call(&x, true);
+    let (xv, yv) = (x.to_vec::<f32>(), y.to_vec::<f32>());
+    for (a, b) in xv.iter().zip(&yv) {
+        assert!(*b == 0.0 || (b - a / 0.75).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn reshaping_harness() {
+    LayerTest::new(normal(&[2, 3, 2, 2]))
+        .output_shape(&[2, 12])
+        .run(Flatten::new);
+    LayerTest::new(normal(&[2, 3, 4]))
+        .output_shape(&[2, 6, 2])
+        .run(|| Reshape::new(&[-1, 2]));
+    LayerTest::new(normal(&[2, 3, 4, 5]))
+        .output_shape(&[2, 5, 3, 4])
+        .run(|| Permute::new(&[3, 1, 2]));
+    LayerTest::new(normal(&[2, 4]))
+        .output_shape(&[2, 3, 4])
+        .run(|| RepeatVector::new(3));
+}
+
+#[test]
+fn merge_harness() {
+    let two = vec![normal(&[2, 3]), normal(&[2, 3])];
+    LayerTest::inputs(two.clone())
+        .output_shape(&[2, 6])
+        .run_with(Concatenate::new, |l, xs, _| l.call(xs));
+    LayerTest::inputs(vec![normal(&[2, 2, 3]), normal(&[2, 1, 3])])
+        .output_shape(&[2, 3, 3])
+        .run_with(|| Concatenate::new().axis(1), |l, xs, _| l.call(xs));
+    LayerTest::inputs(two.clone())
+        .output_shape(&[2, 3])
+        .run_with(Add::new, |l, xs, _| l.call(xs));
+    LayerTest::inputs(two)
+        .output_shape(&[2, 3])
+        .run_with(Multiply::new, |l, xs, _| l.call(xs));
+}
+
+#[test]
+fn layers_stack_in_sequential() {
+    let model = Sequential::new()
+        .add(Conv2d::new(4, 3).padding(Padding::Same))
+        .add(BatchNormalization::new())
+        .add(LeakyRelu::new())
+        .add(MaxPooling2d::new(2))
+        .add(Conv2dTranspose::new(2, 2).strides(2))
+        .add(Flatten::new());
+    let y = model.call(&normal(&[2, 8, 8, 1]), true);
+    assert_eq!(y.dims(), [2, 128]);
+    let names: Vec<String> = model
+        .named_variables()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "conv2d.kernel",
+            "conv2d.bias",
+            "batch_normalization.gamma",
+            "batch_normalization.beta",
+            "batch_normalization.moving_mean",
+            "batch_normalization.moving_variance",
+            "conv2d_transpose.kernel",
+            "conv2d_transpose.bias",
+        ]
+    );
+}
+
+// ---- float64 finite differences ----
+
+fn normal64(dims: &[usize]) -> Tensor {
+    Tensor::random_normal(dims, 0.0, 1.0, DType::Float64)
+}
+
+#[test]
+fn conv_layers_gradcheck() {
+    gradcheck_layer(
+        || Conv2d::new(2, 3).strides(2).padding(Padding::Same),
+        forward,
+        &[normal64(&[1, 5, 4, 2])],
+        false,
+    );
+    gradcheck_layer(
+        || {
+            Conv2d::new(2, 2)
+                .dilation_rate(2)
+                .activation(Activation::Tanh)
+        },
+        forward,
+        &[normal64(&[1, 5, 5, 2])],
+        false,
+    );
+    gradcheck_layer(
+        || Conv2dTranspose::new(2, 3).strides(2).padding(Padding::Same),
+        forward,
+        &[normal64(&[1, 3, 2, 2])],
+        false,
+    );
+}
+
+#[test]
+fn normalization_gradcheck() {
+    let x = normal64(&[3, 2, 2, 3]);
+    gradcheck_layer(
+        BatchNormalization::new,
+        forward,
+        std::slice::from_ref(&x),
+        true,
+    );
+    gradcheck_layer(
+        BatchNormalization::new,
+        forward,
+        std::slice::from_ref(&x),
+        false,
+    );
+    gradcheck_layer(
+        LayerNormalization::new,
+        forward,
+        std::slice::from_ref(&x),
+        false,
+    );
+    gradcheck_layer(
+        || LayerNormalization::new().axes(&[1, 2]),
+        forward,
+        &[x],
+        false,
+    );
+}
+
+#[test]
+fn resampling_gradcheck() {
+    let x = normal64(&[1, 4, 5, 2]);
+    gradcheck_layer(
+        || UpSampling2d::new(2).interpolation(Interpolation::Bilinear),
+        forward,
+        std::slice::from_ref(&x),
+        false,
+    );
+    gradcheck_layer(
+        || AveragePooling2d::new(3).strides(2).padding(Padding::Same),
+        forward,
+        std::slice::from_ref(&x),
+        false,
+    );
+    gradcheck_layer(|| Cropping2d::new(1), forward, &[x], false);
+}
+
+// ---- errors ----
+
+#[test]
+#[should_panic(
+    expected = "Conv2d `enc.conv1`: built for input shape (None, None, None, 3), got (2, 5, 5, 4)"
+)]
+fn conv2d_called_with_other_channels_names_layer_and_shapes() {
+    let conv = Conv2d::new(8, 3).name("enc.conv1");
+    let _ = conv.call(&normal(&[2, 5, 5, 3]));
+    let _ = conv.call(&normal(&[2, 5, 5, 4]));
+}
+
+#[test]
+#[should_panic(
+    expected = "Conv2dTranspose: built for input shape (None, None, None, 3), got (1, 4, 4, 2)"
+)]
+fn conv2d_transpose_called_with_other_channels() {
+    let up = Conv2dTranspose::new(8, 3);
+    let _ = up.call(&normal(&[1, 4, 4, 3]));
+    let _ = up.call(&normal(&[1, 4, 4, 2]));
+}
+
+#[test]
+#[should_panic(expected = "Conv2d: expects rank-4 NHWC input, got shape (64, 28, 28)")]
+fn conv2d_rejects_rank_3() {
+    let _ = Conv2d::new(8, 3).call(&normal(&[64, 28, 28]));
+}
+
+#[test]
+#[should_panic(
+    expected = "BatchNormalization: built for input shape (None, None, None, 3), got (2, 5, 5, 4)"
+)]
+fn batch_norm_called_with_other_features() {
+    let bn = BatchNormalization::new();
+    let _ = bn.call(&normal(&[2, 5, 5, 3]), true);
+    let _ = bn.call(&normal(&[2, 5, 5, 4]), false);
+}
+
+#[test]
+#[should_panic(
+    expected = "LayerNormalization: built for input shape (None, None, 16), got (2, 5, 8)"
+)]
+fn layer_norm_called_with_other_features() {
+    let ln = LayerNormalization::new();
+    let _ = ln.call(&normal(&[2, 5, 16]));
+    let _ = ln.call(&normal(&[2, 5, 8]));
+}
+
+#[test]
+#[should_panic(expected = "Permute: dims must be a permutation of 1..=3, got [1, 1, 3]")]
+fn permute_rejects_non_permutations() {
+    let _ = Permute::new(&[1, 1, 3]);
+}
+
+#[test]
+#[should_panic(
+    expected = "RepeatVector: expects rank-2 inputs (batch, features), got shape (2, 3, 4)"
+)]
+fn repeat_vector_rejects_rank_3() {
+    let _ = RepeatVector::new(2).call(&normal(&[2, 3, 4]));
+}
+
+#[test]
+#[should_panic(
+    expected = "Cropping2d: cropping [[2, 2], [0, 0]] leaves nothing of input shape (1, 4, 4, 1)"
+)]
+fn cropping_everything_is_an_error() {
+    let _ = Cropping2d::new([[2, 2], [0, 0]]).call(&normal(&[1, 4, 4, 1]));
+}
+
+#[test]
+#[should_panic(expected = "Add: expects at least 1 input, got 0")]
+fn add_needs_an_input() {
+    let _ = Add::new().call(&[]);
+}
+
+// ---- Keras fixtures ----
+
+fn fixtures() -> &'static BTreeMap<String, Tensor> {
+    static F: OnceLock<BTreeMap<String, Tensor>> = OnceLock::new();
+    F.get_or_init(|| {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/layers_conv.safetensors"
+        );
+        load_safetensors(p).expect("fixture file (regenerate with gen_layers_conv.py)")
+    })
+}
+
+fn fx(key: &str) -> Tensor {
+    fixtures()
+        .get(key)
+        .unwrap_or_else(|| panic!("fixture `{key}` is missing"))
+        .clone()
+}
+
+/// The fixture keys under `prefix/` (one level), without the prefix.
+fn names_under(prefix: &str) -> Vec<String> {
+    let p = format!("{prefix}/");
+    fixtures()
+        .keys()
+        .filter_map(|k| k.strip_prefix(&p))
+        .filter(|k| !k.contains('/'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Loads case `case`'s inputs and weights into `layer` (in `dtype`), then checks the output,
+/// the gradients of `sum(y * cot)` with respect to the float inputs and each trainable
+/// variable, and (in training) every variable afterwards, against Keras.
+fn check_against_keras<L: Module>(
+    case: &str,
+    layer: L,
+    call: impl Fn(&L, &[Tensor], bool) -> Tensor,
+    dtype: DType,
+) {
+    let (rtol, atol) = match dtype {
+        DType::Float64 => (1e-5, 1e-9),
+        _ => (1e-4, 1e-5),
+    };
+    let cast = |t: Tensor| {
+        if t.dtype() == DType::Float64 {
+            t.cast(dtype)
+        } else {
+            t
+        }
+    };
+    let mut inputs = Vec::new();
+    let int_input = fixtures().contains_key(&format!("{case}/ids"));
+    if int_input {
+        inputs.push(fx(&format!("{case}/ids")));
+    } else {
+        inputs.push(cast(fx(&format!("{case}/x"))));
+        for i in 1.. {
+            match fixtures().get(&format!("{case}/x{i}")) {
+                Some(t) => inputs.push(cast(t.clone())),
+                None => break,
+            }
+        }
+    }
+    let _ = call(&layer, &inputs, false); // builds
+    let named = layer.named_variables();
+    let mut paths: Vec<String> = named.iter().map(|(p, _)| p.clone()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        names_under(&format!("{case}/w")),
+        "{case}: variables"
+    );
+    for (p, v) in &named {
+        v.assign(&cast(fx(&format!("{case}/w/{p}"))));
+    }
+    let cot = cast(fx(&format!("{case}/cot")));
+    let modes: &[bool] = if fixtures().contains_key(&format!("{case}/train/y")) {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    for &training in modes {
+        let pre = if training {
+            format!("{case}/train")
+        } else {
+            case.to_string()
+        };
+        let tape = GradientTape::persistent();
+        let float_inputs: Vec<Tensor> = if int_input { vec![] } else { inputs.clone() };
+        for x in &float_inputs {
+            tape.watch(x);
+        }
+        let y = call(&layer, &inputs, training);
+        assert_close(
+            &format!("{pre}: output"),
+            &y,
+            &cast(fx(&format!("{pre}/y"))),
+            rtol,
+            atol,
+        );
+        let loss = y.mul(&cot).sum_all();
+        let gx = tape.gradient(&loss, &float_inputs);
+        for (i, g) in gx.iter().enumerate() {
+            let key = if i == 0 {
+                format!("{pre}/gx")
+            } else {
+                format!("{pre}/gx{i}")
+            };
+            let g = g.as_ref().unwrap_or_else(|| panic!("{key}: no gradient"));
+            assert_close(&key, g, &cast(fx(&key)), rtol, atol);
+        }
+        let trainable: Vec<(String, keen_tape::Variable)> = named
+            .iter()
+            .filter(|(_, v)| v.trainable())
+            .cloned()
+            .collect();
+        let vars: Vec<keen_tape::Variable> = trainable.iter().map(|(_, v)| v.clone()).collect();
+        let gw = tape.gradient(&loss, &vars);
+        let mut want = names_under(&format!("{pre}/gw"));
+        let mut got: Vec<String> = trainable.iter().map(|(p, _)| p.clone()).collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{pre}: trainable variables");
+        for ((p, _), g) in trainable.iter().zip(&gw) {
+            let key = format!("{pre}/gw/{p}");
+            let g = g.as_ref().unwrap_or_else(|| panic!("{key}: no gradient"));
+            assert_close(&key, g, &cast(fx(&key)), rtol, atol);
+        }
+        if training {
+            for (p, v) in &named {
+                let key = format!("{pre}/w/{p}");
+                assert_close(&key, &v.value(), &cast(fx(&key)), rtol, atol);
+            }
+        }
+    }
+}
+
+/// Runs a fixture case in float64 (Keras' own precision) and float32.
+macro_rules! keras_case {
+    ($test:ident, $case:literal, $make:expr) => {
+        keras_case!($test, $case, $make, forward);
+    };
+    ($test:ident, $case:literal, $make:expr, $call:expr) => {
+        #[test]
+        fn $test() {
+            for dtype in [DType::Float64, DType::Float32] {
+                check_against_keras($case, $make, $call, dtype);
+            }
+        }
+    };
+}
+
+fn merge<L, F: Fn(&L, &[Tensor]) -> Tensor>(f: F) -> impl Fn(&L, &[Tensor], bool) -> Tensor {
+    move |l, xs, _| f(l, xs)
+}
+
+keras_case!(
+    keras_conv2d_same,
+    "conv2d_same",
+    Conv2d::new(4, 3).padding(Padding::Same)
+);
+keras_case!(
+    keras_conv2d_s2_same,
+    "conv2d_s2_same",
+    Conv2d::new(3, 3).strides(2).padding(Padding::Same)
+);
+keras_case!(
+    keras_conv2d_valid_dil2,
+    "conv2d_valid_dil2",
+    Conv2d::new(2, [3, 2]).dilation_rate(2)
+);
+keras_case!(
+    keras_conv2d_relu_nobias,
+    "conv2d_relu_nobias",
+    Conv2d::new(3, 2)
+        .activation(Activation::Relu)
+        .use_bias(false)
+);
+keras_case!(
+    keras_conv2d_transpose_same,
+    "conv2d_transpose_same",
+    Conv2dTranspose::new(2, 3).strides(2).padding(Padding::Same)
+);
+keras_case!(
+    keras_conv2d_transpose_valid,
+    "conv2d_transpose_valid",
+    Conv2dTranspose::new(3, [3, 2]).strides([2, 1])
+);
+keras_case!(
+    keras_conv2d_transpose_outpad,
+    "conv2d_transpose_outpad",
+    Conv2dTranspose::new(2, 3).strides(2).output_padding(1)
+);
+keras_case!(keras_max_pool, "max_pool", MaxPooling2d::new(2));
+keras_case!(
+    keras_max_pool_same,
+    "max_pool_same",
+    MaxPooling2d::new(3).strides(2).padding(Padding::Same)
+);
+keras_case!(keras_avg_pool, "avg_pool", AveragePooling2d::new(2));
+keras_case!(
+    keras_avg_pool_same,
+    "avg_pool_same",
+    AveragePooling2d::new(3).strides(1).padding(Padding::Same)
+);
+keras_case!(
+    keras_global_avg_pool,
+    "global_avg_pool",
+    GlobalAveragePooling2d::new()
+);
+keras_case!(
+    keras_global_avg_pool_keepdims,
+    "global_avg_pool_keepdims",
+    GlobalAveragePooling2d::new().keepdims(true)
+);
+keras_case!(
+    keras_upsampling_nearest,
+    "upsampling_nearest",
+    UpSampling2d::new([2, 3])
+);
+keras_case!(
+    keras_upsampling_bilinear,
+    "upsampling_bilinear",
+    UpSampling2d::new(2).interpolation(Interpolation::Bilinear)
+);
+keras_case!(
+    keras_zero_padding,
+    "zero_padding",
+    ZeroPadding2d::new([[1, 0], [2, 1]])
+);
+keras_case!(
+    keras_cropping,
+    "cropping",
+    Cropping2d::new([[1, 0], [0, 2]])
+);
+keras_case!(keras_batch_norm, "batch_norm", BatchNormalization::new());
+keras_case!(
+    keras_batch_norm_axis1,
+    "batch_norm_axis1",
+    BatchNormalization::new().axis(1).center(false)
+);
+keras_case!(keras_layer_norm, "layer_norm", LayerNormalization::new());
+keras_case!(
+    keras_layer_norm_axes,
+    "layer_norm_axes",
+    LayerNormalization::new().axes(&[1, 2]).scale(false)
+);
+#[test]
+fn keras_embedding() {
+    for dtype in [DType::Float64, DType::Float32] {
+        check_against_keras(
+            "embedding",
+            Embedding::new(6, 4).dtype(dtype),
+            forward,
+            dtype,
+        );
+    }
+}
+keras_case!(keras_flatten, "flatten", Flatten::new());
+keras_case!(keras_reshape, "reshape", Reshape::new(&[-1, 2]));
+keras_case!(keras_permute, "permute", Permute::new(&[3, 1, 2]));
+keras_case!(keras_repeat_vector, "repeat_vector", RepeatVector::new(3));
+keras_case!(
+    keras_concatenate,
+    "concatenate",
+    Concatenate::new().axis(1),
+    merge(|l: &Concatenate, xs| l.call(xs))
+);
+keras_case!(
+    keras_add,
+    "add",
+    Add::new(),
+    merge(|l: &Add, xs| l.call(xs))
+);
+keras_case!(
+    keras_multiply,
+    "multiply",
+    Multiply::new(),
+    merge(|l: &Multiply, xs| l.call(xs))
+);
+keras_case!(keras_leaky_relu, "leaky_relu", LeakyRelu::new());
