@@ -660,3 +660,63 @@ keras_case!(
     merge(|l: &Multiply, xs| l.call(xs))
 );
 keras_case!(keras_leaky_relu, "leaky_relu", LeakyRelu::new());
+
+// ---- odds and ends ----
+
+#[test]
+#[should_panic(expected = "Embedding `users`: gather: index 7 is out of bounds")]
+fn embedding_ids_out_of_range_name_the_layer() {
+    let _ = Embedding::new(6, 4)
+        .name("users")
+        .call(&Tensor::from([1, 7]));
+}
+
+#[test]
+fn lambda_of_several_inputs() {
+    let dot = Lambda::many(|xs: &[Tensor]| xs[0].mul(&xs[1]).sum(&[-1], true));
+    let (a, b) = (Tensor::from([[1.0f32, 2.0]]), Tensor::from([[3.0f32, 4.0]]));
+    assert_eq!(dot.call_many(&[a.clone(), b]).to_vec::<f32>(), [11.0]);
+    // A one-input function also serves `call_many` with one input.
+    let double = Lambda::new(|x: &Tensor| x.mul(2.0));
+    assert_eq!(
+        double.call_many(std::slice::from_ref(&a)).to_vec::<f32>(),
+        [2.0, 4.0]
+    );
+}
+
+#[test]
+#[should_panic(expected = "Lambda: a one-input function was called with 2 inputs")]
+fn lambda_of_one_input_refuses_two() {
+    let x = Tensor::from([1.0f32]);
+    let _ = Lambda::new(|x: &Tensor| x.clone()).call_many(&[x.clone(), x]);
+}
+
+/// RepeatVector returns a broadcast view; the layers after it must read it correctly (the
+/// seq2seq "repeat the encoding, decode with a GRU" pattern), and gradients must sum back.
+#[test]
+fn repeat_vector_view_feeds_dense_and_gru() {
+    let x = normal(&[2, 4]);
+    let rep = RepeatVector::new(3).call(&x);
+    let dense = Dense::new(5);
+    let y = dense.call(&rep);
+    assert_eq!(y.dims(), [2, 3, 5]);
+    let y0 = dense.call(&x);
+    let (yv, y0v) = (y.to_vec::<f32>(), y0.to_vec::<f32>());
+    for b in 0..2 {
+        for t in 0..3 {
+            for u in 0..5 {
+                assert!((yv[b * 15 + t * 5 + u] - y0v[b * 5 + u]).abs() < 1e-6);
+            }
+        }
+    }
+    let gru = Gru::new(6).return_sequences(true);
+    assert_eq!(gru.call(&rep).dims(), [2, 3, 6]);
+    let tape = GradientTape::new();
+    tape.watch(&x);
+    let loss = dense.call(&RepeatVector::new(3).call(&x)).sum_all();
+    let g = tape.gradient(&loss, &[&x])[0].clone().unwrap();
+    // d/dx of three identical copies: three times the kernel's row sums.
+    let k = dense.kernel().unwrap().value().sum(&[1], false).mul(3.0);
+    let want = k.expand_dims(0).broadcast_to([2, 4]);
+    assert_close("repeat_vector gradient", &g, &want, 1e-5, 1e-6);
+}

@@ -96,13 +96,18 @@ impl Embedding {
     /// Looks up `ids`.
     ///
     /// # Panics
-    /// `gather: index 7 is out of bounds for axis 0 with size 3` for ids outside the table.
+    /// `Embedding: gather: index 7 is out of bounds for axis 0 with size 6` for ids outside the
+    /// table (the bounds check is gather's own; no extra pass over the ids).
     #[track_caller]
     pub fn call(&self, ids: &Tensor) -> Tensor {
         let table = self.build().value();
-        match ids.dtype() {
-            DType::Int32 | DType::Int64 => table.gather(ids),
-            _ => table.gather(&ids.cast(DType::Int32)),
+        let looked_up = match ids.dtype() {
+            DType::Int32 | DType::Int64 => table.try_gather(ids),
+            _ => table.try_gather(&ids.cast(DType::Int32)),
+        };
+        match looked_up {
+            Ok(t) => t,
+            Err(e) => panic!("{}: {e}", super::label("Embedding", &self.name)),
         }
     }
 

@@ -5,8 +5,9 @@ use crate::module::{Module, Walk};
 use keen_tensor::Tensor;
 use std::fmt;
 
-/// Keras' `Lambda`: any function of a tensor, as a layer (for `Sequential`). It holds no
-/// variables; a function that needs weights belongs in a custom layer.
+/// Keras' `Lambda`: any function of a tensor (or of several, with [`many`](Self::many)), as a
+/// layer (for `Sequential`). It holds no variables; a function that needs weights belongs in a
+/// custom layer.
 ///
 /// ```
 /// use keen_nn::layers::{Dense, Lambda};
@@ -16,17 +17,38 @@ use std::fmt;
 ///     .add(Dense::new(4))
 ///     .add(Lambda::new(|x: &Tensor| x.mul(2.0).tanh()));
 /// assert_eq!(model.call(&Tensor::ones([3, 2], DType::Float32), false).dims(), [3, 4]);
+///
+/// // Several inputs: a batched dot product of two embeddings, as in a recommender.
+/// let dot = Lambda::many(|xs: &[Tensor]| xs[0].mul(&xs[1]).sum(&[-1], true));
+/// let (u, m) = (Tensor::ones([5, 8], DType::Float32), Tensor::ones([5, 8], DType::Float32));
+/// assert_eq!(dot.call_many(&[u, m]).dims(), [5, 1]);
 /// ```
 pub struct Lambda {
-    f: Box<dyn Fn(&Tensor) -> Tensor + Send + Sync>,
+    f: LambdaFn,
     name: Option<String>,
+}
+
+type OneFn = Box<dyn Fn(&Tensor) -> Tensor + Send + Sync>;
+type ManyFn = Box<dyn Fn(&[Tensor]) -> Tensor + Send + Sync>;
+
+enum LambdaFn {
+    One(OneFn),
+    Many(ManyFn),
 }
 
 impl Lambda {
     /// Wraps `f`.
     pub fn new(f: impl Fn(&Tensor) -> Tensor + Send + Sync + 'static) -> Self {
         Lambda {
-            f: Box::new(f),
+            f: LambdaFn::One(Box::new(f)),
+            name: None,
+        }
+    }
+
+    /// Wraps `f` of several inputs (call it with [`call_many`](Self::call_many)).
+    pub fn many(f: impl Fn(&[Tensor]) -> Tensor + Send + Sync + 'static) -> Self {
+        Lambda {
+            f: LambdaFn::Many(Box::new(f)),
             name: None,
         }
     }
@@ -37,10 +59,29 @@ impl Lambda {
         self
     }
 
-    /// Applies the function.
+    /// Applies the function to one input (a [`many`](Self::many) function gets `&[x]`).
     #[track_caller]
     pub fn call(&self, x: &Tensor) -> Tensor {
-        (self.f)(x)
+        match &self.f {
+            LambdaFn::One(f) => f(x),
+            LambdaFn::Many(f) => f(std::slice::from_ref(x)),
+        }
+    }
+
+    /// Applies the function to several inputs.
+    ///
+    /// # Panics
+    /// `Lambda: a one-input function was called with 2 inputs` (use [`many`](Self::many)).
+    #[track_caller]
+    pub fn call_many(&self, xs: &[Tensor]) -> Tensor {
+        match (&self.f, xs) {
+            (LambdaFn::Many(f), _) => f(xs),
+            (LambdaFn::One(f), [x]) => f(x),
+            (LambdaFn::One(_), _) => panic!(
+                "Lambda: a one-input function was called with {} inputs",
+                xs.len()
+            ),
+        }
     }
 }
 
