@@ -284,6 +284,26 @@ fn normalization_gradcheck() {
     );
 }
 
+/// The fused training op's gradient is raw kernels: a second order is refused with the tape's
+/// error, and the composed ops (`fused(false)`) give one.
+#[test]
+fn batch_norm_second_order_needs_the_composed_ops() {
+    use keen_tape::gradcheck::{gradgradcheck, GradcheckProblem};
+    let x = normal64(&[4, 3]);
+    let fused = BatchNormalization::new();
+    let err = gradgradcheck(
+        &|t: &[Tensor]| fused.call(&t[0], true),
+        std::slice::from_ref(&x),
+    )
+    .expect_err("the fused rule is first-order only");
+    assert!(
+        matches!(&err.problem, GradcheckProblem::Tape(m) if m.contains("batch_norm")),
+        "{err}"
+    );
+    let composed = BatchNormalization::new().fused(false);
+    gradgradcheck(&|t: &[Tensor]| composed.call(&t[0], true), &[x]).unwrap();
+}
+
 #[test]
 fn resampling_gradcheck() {
     let x = normal64(&[1, 4, 5, 2]);
@@ -615,6 +635,11 @@ keras_case!(
     Cropping2d::new([[1, 0], [0, 2]])
 );
 keras_case!(keras_batch_norm, "batch_norm", BatchNormalization::new());
+keras_case!(
+    keras_batch_norm_composed,
+    "batch_norm",
+    BatchNormalization::new().fused(false)
+);
 keras_case!(
     keras_batch_norm_axis1,
     "batch_norm_axis1",

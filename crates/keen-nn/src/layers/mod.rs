@@ -21,6 +21,7 @@ macro_rules! stateless_layer {
 
 mod activation;
 mod attention;
+mod batch_norm_fused;
 mod bidirectional;
 mod conv;
 mod conv_transpose;

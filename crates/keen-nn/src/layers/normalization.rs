@@ -1,5 +1,6 @@
 //! `BatchNormalization` and `LayerNormalization`, with Keras 3's defaults and formulas.
 
+use super::batch_norm_fused::batch_norm_train;
 use super::{check_spec, label};
 use crate::initializers::Initializer;
 use crate::layer::Layer;
@@ -86,7 +87,8 @@ struct BnVars {
 ///
 /// * Arguments: `axis` (−1, the channels of NHWC), `momentum` (0.99), `epsilon` (1e-3),
 ///   `center` (true: learn `beta`), `scale` (true: learn `gamma`), the four initializers
-///   (beta zeros, gamma ones, moving mean zeros, moving variance ones).
+///   (beta zeros, gamma ones, moving mean zeros, moving variance ones), `fused` (true: training
+///   over the last axis is one op with single-pass kernels, first-order gradients only).
 /// * Variables: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance`
 ///   (non-trainable), each `(features,)`.
 /// * Input: any shape with `features` along `axis`; output: the same shape.
@@ -112,6 +114,7 @@ pub struct BatchNormalization {
     gamma_initializer: Initializer,
     moving_mean_initializer: Initializer,
     moving_variance_initializer: Initializer,
+    fused: bool,
     name: Option<String>,
     built: OnceLock<BnVars>,
 }
@@ -135,6 +138,7 @@ impl BatchNormalization {
             gamma_initializer: Initializer::Ones,
             moving_mean_initializer: Initializer::Zeros,
             moving_variance_initializer: Initializer::Ones,
+            fused: true,
             name: None,
             built: OnceLock::new(),
         }
@@ -191,6 +195,14 @@ impl BatchNormalization {
     /// Sets the initializer of `moving_variance` (default ones).
     pub fn moving_variance_initializer(mut self, i: Initializer) -> Self {
         self.moving_variance_initializer = i;
+        self
+    }
+
+    /// Whether training over the last axis runs as one fused op with single-pass kernels
+    /// (default true, as Keras 2's `fused`). The fused op's gradient is first-order only: turn it
+    /// off to differentiate through a training-mode batch norm twice (a gradient penalty).
+    pub fn fused(mut self, f: bool) -> Self {
+        self.fused = f;
         self
     }
 
@@ -262,23 +274,37 @@ impl BatchNormalization {
         let bc = |t: Tensor| broadcastable(t, rank, &[axis], &dims);
         let gamma = v.gamma.as_ref().map(|g| bc(g.value()));
         let beta = v.beta.as_ref().map(|b| bc(b.value()));
+        let fused = training && self.fused && axis == rank - 1;
+        let fused = fused
+            .then(|| batch_norm_train(x, gamma.as_ref(), beta.as_ref(), self.epsilon))
+            .flatten();
+        if let Some(out) = fused {
+            self.update_moving(v, &out.mean, &out.var);
+            return out.y;
+        }
         let (mean, var) = if training {
             let reduce: Vec<isize> = (0..rank as isize).filter(|&i| i != axis as isize).collect();
             let (mean, var) = moments(x, &reduce);
-            without_recording(|| {
-                let m = self.momentum;
-                let update = |moving: &Variable, batch: &Tensor| {
-                    let batch = batch.reshape_dims(&[features as isize]);
-                    moving.assign(&moving.value_unwatched().mul(m).add(&batch.mul(1.0 - m)));
-                };
-                update(&v.moving_mean, &mean);
-                update(&v.moving_variance, &var);
-            });
+            self.update_moving(v, &mean, &var);
             (mean, var)
         } else {
             (bc(v.moving_mean.value()), bc(v.moving_variance.value()))
         };
         normalize(x, &mean, &var, gamma.as_ref(), beta.as_ref(), self.epsilon)
+    }
+}
+
+impl BatchNormalization {
+    /// `moving ← moving·momentum + batch·(1 − momentum)`, outside any tape.
+    fn update_moving(&self, v: &BnVars, mean: &Tensor, var: &Tensor) {
+        let features = v.moving_mean.shape().dims()[0] as isize;
+        let m = self.momentum;
+        without_recording(|| {
+            for (moving, batch) in [(&v.moving_mean, mean), (&v.moving_variance, var)] {
+                let batch = batch.reshape_dims(&[features]);
+                moving.assign(&moving.value_unwatched().mul(m).add(&batch.mul(1.0 - m)));
+            }
+        });
     }
 }
 
