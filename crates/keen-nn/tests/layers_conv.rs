@@ -592,6 +592,21 @@ keras_case!(
     "conv2d_transpose_outpad",
     Conv2dTranspose::new(2, 3).strides(2).output_padding(1)
 );
+keras_case!(
+    keras_conv2d_k4_s2_same,
+    "conv2d_k4_s2_same",
+    Conv2d::new(2, 4).strides(2).padding(Padding::Same)
+);
+keras_case!(
+    keras_conv2d_transpose_k4_s2_same,
+    "conv2d_transpose_k4_s2_same",
+    Conv2dTranspose::new(2, 4).strides(2).padding(Padding::Same)
+);
+keras_case!(
+    keras_conv2d_transpose_k5_s2_same,
+    "conv2d_transpose_k5_s2_same",
+    Conv2dTranspose::new(2, 5).strides(2).padding(Padding::Same)
+);
 keras_case!(keras_max_pool, "max_pool", MaxPooling2d::new(2));
 keras_case!(
     keras_max_pool_same,
