@@ -284,6 +284,43 @@ fn normalization_gradcheck() {
     );
 }
 
+/// The fused op splits rows into parallel tasks (with a remainder here) and must agree with the
+/// composed ops, outputs, gradients and moving statistics alike.
+#[test]
+fn fused_batch_norm_matches_the_composed_ops() {
+    for dims in [vec![37, 1000], vec![20, 30, 30, 8], vec![1, 3]] {
+        let x = Tensor::random_normal(dims.as_slice(), 0.5, 2.0, DType::Float64);
+        let cot = Tensor::random_normal(dims.as_slice(), 0.0, 1.0, DType::Float64);
+        let run = |bn: &BatchNormalization| {
+            let _ = bn.call(&x, false);
+            for (_, v) in bn.named_variables() {
+                let n = v.shape().numel();
+                let vals: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 * 0.1).collect();
+                v.assign(&Tensor::from_vec(vals, v.shape()));
+            }
+            let tape = GradientTape::persistent();
+            tape.watch(&x);
+            let y = bn.call(&x, true);
+            let loss = y.mul(&cot).sum_all();
+            let mut out = vec![y];
+            out.extend(tape.gradient(&loss, &[&x]).into_iter().flatten());
+            out.extend(
+                tape.gradient(&loss, &bn.trainable_variables())
+                    .into_iter()
+                    .flatten(),
+            );
+            out.extend(bn.non_trainable_variables().iter().map(|v| v.value()));
+            out
+        };
+        let fused = run(&BatchNormalization::new());
+        let composed = run(&BatchNormalization::new().fused(false));
+        assert_eq!(fused.len(), 6);
+        for (i, (f, c)) in fused.iter().zip(&composed).enumerate() {
+            assert_close(&format!("{dims:?} result {i}"), f, c, 1e-9, 1e-9);
+        }
+    }
+}
+
 /// The fused training op's gradient is raw kernels: a second order is refused with the tape's
 /// error, and the composed ops (`fused(false)`) give one.
 #[test]

@@ -18,13 +18,17 @@ use keen_tensor::record::{record, Backward};
 use keen_tensor::{DType, Float, Tensor};
 use rayon::prelude::*;
 
-/// Rows per parallel task: enough work to amortise a task, few enough partial sums to merge.
-const ROWS_PER_TASK: usize = 256;
+/// Rows per parallel task: about 32K elements, enough work to amortise a task, and at least
+/// 16 rows so that merging the per-task channel sums stays a small fraction of the sweep even
+/// for a wide `(batch, features)` input.
+fn rows_per_task(c: usize) -> usize {
+    (32_768 / c.max(1)).max(16)
+}
 
 /// Per-channel `(Σ a, Σ a·b)` over the rows of `(rows, c)` slices (`b = a` when `b` is `None`).
 fn channel_sums<T: Float>(a: &[T], b: Option<&[T]>, c: usize) -> (Vec<f64>, Vec<f64>) {
     let rows = a.len() / c.max(1);
-    let chunk = ROWS_PER_TASK * c;
+    let chunk = rows_per_task(c) * c;
     let partial = |(i, a_rows): (usize, &[T])| {
         let mut s = vec![0.0f64; c];
         let mut p = vec![0.0f64; c];
@@ -47,7 +51,7 @@ fn channel_sums<T: Float>(a: &[T], b: Option<&[T]>, c: usize) -> (Vec<f64>, Vec<
         (s1, p1)
     };
     let zero = || (vec![0.0; c], vec![0.0; c]);
-    if rows <= ROWS_PER_TASK {
+    if rows <= rows_per_task(c) {
         return partial((0, a));
     }
     a.par_chunks(chunk)
@@ -65,7 +69,7 @@ fn affine<T: Float>(x: &[T], k: &[f64], y: Option<(&[T], &[f64])>, c0: &[f64]) -
     );
     let a: Option<Vec<T>> = y.map(|(_, a)| a.iter().map(|&v| T::from_f64(v)).collect());
     let mut out = vec![T::zero(); x.len()];
-    let chunk = ROWS_PER_TASK * c;
+    let chunk = rows_per_task(c) * c;
     let run = |(i, o): (usize, &mut [T])| {
         let start = i * chunk;
         let xs = &x[start..start + o.len()];
@@ -118,13 +122,16 @@ pub(crate) struct BatchNormOutput {
 
 /// `y = γ·(x − mean)/sqrt(var + ε) + β` with the batch's biased statistics over every axis but
 /// the last, recorded as one op with inputs `[x, γ?, β?]`. `None` when `x` is not a float32 or
-/// float64 tensor (the caller composes ops instead).
+/// float64 tensor or is empty (the caller composes ops instead).
 pub(crate) fn batch_norm_train(
     x: &Tensor,
     gamma: Option<&Tensor>,
     beta: Option<&Tensor>,
     epsilon: f64,
 ) -> Option<BatchNormOutput> {
+    if x.numel() == 0 {
+        return None;
+    }
     match x.dtype() {
         DType::Float32 => Some(train_typed::<f32>(x, gamma, beta, epsilon)),
         DType::Float64 => Some(train_typed::<f64>(x, gamma, beta, epsilon)),
