@@ -5,7 +5,7 @@ use keen_tensor::record::{is_recording, without_recording};
 use keen_tensor::{Operand, Tensor, TensorError};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// The stable identity of a variable (shared by clones of the handle, kept across `assign`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,6 +21,8 @@ impl VariableId {
 struct Inner {
     id: VariableId,
     name: String,
+    /// The path a model reported it under, set once (see [`Variable::set_path`]).
+    path: OnceLock<String>,
     trainable: bool,
     value: RwLock<Tensor>,
 }
@@ -61,6 +63,7 @@ impl Variable {
         Variable(Arc::new(Inner {
             id: VariableId(NEXT.fetch_add(1, Ordering::Relaxed)),
             name: name.into(),
+            path: OnceLock::new(),
             trainable,
             value: RwLock::new(value),
         }))
@@ -71,9 +74,27 @@ impl Variable {
         self.0.id
     }
 
-    /// The name given at creation.
+    /// The variable's name: its path in a model (`decoder.attention.w1.kernel`) once a model
+    /// has reported it (see [`set_path`](Self::set_path)), the name given at creation before.
+    ///
+    /// Optimizer slots and checkpoints are keyed by this name, so within a model it is unique
+    /// even though every layer calls its weights `kernel` and `bias`.
     pub fn name(&self) -> &str {
+        self.0.path.get().unwrap_or(&self.0.name)
+    }
+
+    /// The name given at creation (`kernel`), whatever the path.
+    pub fn local_name(&self) -> &str {
         &self.0.name
+    }
+
+    /// Records the path under which a model holds this variable; it becomes the
+    /// [`name`](Self::name). Only the first path counts: a layer shared by two models keeps
+    /// the path of the model that reported it first. Called by keen-nn's module walk.
+    pub fn set_path(&self, path: &str) {
+        if path != self.0.name {
+            let _ = self.0.path.set(path.to_string());
+        }
     }
 
     /// Whether tapes watch this variable when it is read.
@@ -179,7 +200,7 @@ impl fmt::Display for Variable {
         write!(
             f,
             "Variable '{}'{}: {}",
-            self.0.name,
+            self.name(),
             if self.0.trainable {
                 ""
             } else {
