@@ -29,6 +29,7 @@
 // The derive emits `::keen_nn::...` paths; this lets them resolve inside this crate too.
 extern crate self as keen_nn;
 
+pub mod fit;
 pub mod initializers;
 mod layer;
 pub mod layers;
@@ -50,6 +51,7 @@ pub use sequential::Sequential;
 
 /// The names a model definition needs.
 pub mod prelude {
+    pub use crate::fit::{Compile, FitOptions, Verbosity};
     pub use crate::initializers::Initializer;
     pub use crate::layers::{
         Activation, Add, AveragePooling2d, BatchNormalization, Concatenate, Conv2d,

@@ -29,6 +29,21 @@ pub trait Metric: Send {
     fn reset_state(&mut self);
 }
 
+impl<M: Metric + ?Sized> Metric for Box<M> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn update_state(&mut self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) {
+        (**self).update_state(y_true, y_pred, sample_weight)
+    }
+    fn result(&self) -> f64 {
+        (**self).result()
+    }
+    fn reset_state(&mut self) {
+        (**self).reset_state()
+    }
+}
+
 /// Per-sample weights as float64 values aligned with `n` per-sample values (a `(batch,)`
 /// weight repeats over trailing axes).
 #[track_caller]

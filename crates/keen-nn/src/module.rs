@@ -73,13 +73,16 @@ impl<'a> Walk<'a> {
         self.path.truncate(len);
     }
 
-    /// Reports a variable held directly, under its local name.
+    /// Reports a variable held directly, under its local name. The first path a variable is
+    /// reported under becomes its [`name`](Variable::name), so that optimizer slots and
+    /// checkpoints tell `encoder.kernel` from `decoder.kernel`.
     pub fn variable(&mut self, name: &str, v: &Variable) {
         let full = if self.path.is_empty() {
             name.to_string()
         } else {
             format!("{}.{name}", self.path)
         };
+        v.set_path(&full);
         (self.f)(&full, v);
     }
 
@@ -93,6 +96,7 @@ impl Module for Variable {
     fn visit(&self, walk: &mut Walk<'_>) {
         // A bare variable field is reported under the field's name.
         let path = walk.path().to_string();
+        self.set_path(&path);
         (walk.f)(&path, self);
     }
 }
