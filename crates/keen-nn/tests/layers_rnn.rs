@@ -232,6 +232,17 @@ fn lstm_matches_keras() {
     }
 }
 
+/// Activations other than tanh/sigmoid take the composed path, not the fused gate kernels.
+#[test]
+fn composed_gates_match_keras() {
+    check_rnn("gru_softplus", || {
+        Gru::new(3).activation(Activation::Softplus)
+    });
+    check_rnn("lstm_softplus", || {
+        Lstm::new(3).activation(Activation::Softplus)
+    });
+}
+
 #[test]
 fn bidirectional_matches_keras() {
     check_bidirectional("bidirectional_gru_concat", MergeMode::Concat, || {
@@ -684,4 +695,22 @@ fn mha_names_a_bad_mask() {
     let _ = MultiHeadAttention::new(2, 2)
         .name("self_attn")
         .call_with(&x, &x, None, Some(&m));
+}
+
+/// With Keras' default activations a GRU or LSTM step's gates are one fused tape node.
+#[test]
+fn default_gates_take_the_fused_kernels() {
+    let x = Tensor::ones([2, 3], DType::Float32);
+    let h = Tensor::zeros([2, 4], DType::Float32);
+    let gru = GruCell::new(4);
+    let lstm = LstmCell::new(4);
+    let _ = gru.step(&x, std::slice::from_ref(&h));
+    let _ = lstm.step(&x, &[h.clone(), h.clone()]);
+    let tape = GradientTape::new();
+    let _ = gru.step(&x, std::slice::from_ref(&h));
+    let _ = lstm.step(&x, &[h.clone(), h.clone()]);
+    let ops = tape.op_names();
+    assert!(ops.contains(&"gru_gates"), "{ops:?}");
+    assert!(ops.contains(&"lstm_gates"), "{ops:?}");
+    assert!(!ops.contains(&"sigmoid"), "{ops:?}");
 }

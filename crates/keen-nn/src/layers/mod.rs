@@ -36,6 +36,7 @@ mod pooling;
 mod recurrent;
 mod reshaping;
 mod rnn_cells;
+mod rnn_kernels;
 mod spatial_dropout;
 
 pub use activation::Activation;

@@ -10,6 +10,7 @@
 //! elementwise gates).
 
 use crate::initializers::Initializer;
+use crate::layers::rnn_kernels;
 use crate::layers::Activation;
 use crate::module::{Module, Walk};
 use keen_tape::Variable;
@@ -61,6 +62,13 @@ struct CellConfig {
 }
 
 impl CellConfig {
+    /// Whether the fused gate kernels apply: Keras' default activations, float32 or float64.
+    fn fused(&self, dtype: DType) -> bool {
+        self.activation == Activation::Tanh
+            && self.recurrent_activation == Activation::Sigmoid
+            && matches!(dtype, DType::Float32 | DType::Float64)
+    }
+
     fn new(units: usize) -> Self {
         CellConfig {
             units,
@@ -456,6 +464,14 @@ impl RecurrentCell for GruCell {
         let u = self.config.units;
         let h = &states[0];
         let rk = v.recurrent_kernel.value();
+        if self.reset_after && self.config.fused(h.dtype()) {
+            let rb = v
+                .bias
+                .as_ref()
+                .map(|b| b.value().narrow(0, 1, 1).squeeze(&[0]));
+            let h_new = rnn_kernels::gru_reset_after(xp, &h.matmul(&rk), rb.as_ref(), h);
+            return (h_new.clone(), vec![h_new]);
+        }
         let x_zr = xp.narrow(1, 0, 2 * u);
         let x_h = xp.narrow(1, 2 * u, u);
         let (zr, rec_h) = if self.reset_after {
@@ -600,7 +616,13 @@ impl RecurrentCell for LstmCell {
             .expect("LstmCell: build before step_projected");
         let u = self.config.units;
         let (h, c) = (&states[0], &states[1]);
-        let z = xp.add(&h.matmul(&v.recurrent_kernel.value()));
+        let hr = h.matmul(&v.recurrent_kernel.value());
+        if self.config.fused(h.dtype()) {
+            let hc = rnn_kernels::lstm(xp, &hr, c);
+            let h_new = hc.narrow(1, 0, u);
+            return (h_new.clone(), vec![h_new, hc.narrow(1, u, u)]);
+        }
+        let z = xp.add(&hr);
         let (act, rec) = (self.config.activation, self.config.recurrent_activation);
         // i and f are adjacent: one activation call covers both.
         let if_ = rec.apply(&z.narrow(1, 0, 2 * u));
