@@ -3,7 +3,7 @@
 //! the seed's NMT decoder.
 
 use crate::initializers::Initializer;
-use crate::layers::Dense;
+use crate::layers::{label, Dense};
 use crate::module::{Module, Walk};
 use keen_tape::Variable;
 use keen_tensor::{DType, Tensor};
@@ -17,13 +17,6 @@ pub enum ScoreMode {
     Dot,
     /// `concat_score_weight · Σ tanh(scale · (q + k))`.
     Concat,
-}
-
-fn label(type_name: &str, name: &Option<String>) -> String {
-    match name {
-        Some(n) => format!("{type_name} `{n}`"),
-        None => type_name.to_string(),
-    }
 }
 
 /// Checks `[query, value, key]` and the masks; returns `(batch, tq, tv)`.
