@@ -138,7 +138,8 @@ forward_to_cell!(LstmCell,
 );
 
 impl<C: RecurrentCell> Rnn<C> {
-    /// A layer looping `cell` (which may already be built, to share its variables).
+    /// A layer looping `cell`; the cell's variables are the layer's, and `layer.cell().step(..)`
+    /// runs one step with them (token-by-token decoding with the weights the layer trained).
     pub fn from_cell(cell: C) -> Self {
         Rnn {
             cell,
