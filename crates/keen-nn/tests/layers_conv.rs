@@ -284,8 +284,8 @@ fn normalization_gradcheck() {
     );
 }
 
-/// The fused op splits rows into parallel tasks (with a remainder here) and must agree with the
-/// composed ops, outputs, gradients and moving statistics alike.
+/// The fused ops split rows into parallel tasks (with a remainder here) and must agree with the
+/// composed ops in both modes: outputs, gradients and moving statistics alike.
 #[test]
 fn fused_batch_norm_matches_the_composed_ops() {
     for dims in [vec![37, 1000], vec![20, 30, 30, 8], vec![1, 3]] {
@@ -310,35 +310,75 @@ fn fused_batch_norm_matches_the_composed_ops() {
                     .flatten(),
             );
             out.extend(bn.non_trainable_variables().iter().map(|v| v.value()));
+            // Inference, with the moving statistics the training call just updated (and the
+            // first tape gone, or it would record this one's backward pass).
+            drop(tape);
+            let tape = GradientTape::persistent();
+            tape.watch(&x);
+            let y = bn.call(&x, false);
+            let loss = y.mul(&cot).sum_all();
+            out.extend(tape.gradient(&loss, &[&x]).into_iter().flatten());
+            out.extend(
+                tape.gradient(&loss, &bn.trainable_variables())
+                    .into_iter()
+                    .flatten(),
+            );
+            out.push(y);
             out
         };
         let fused = run(&BatchNormalization::new());
         let composed = run(&BatchNormalization::new().fused(false));
-        assert_eq!(fused.len(), 6);
+        assert_eq!(fused.len(), 10);
         for (i, (f, c)) in fused.iter().zip(&composed).enumerate() {
             assert_close(&format!("{dims:?} result {i}"), f, c, 1e-9, 1e-9);
         }
     }
 }
 
-/// The fused training op's gradient is raw kernels: a second order is refused with the tape's
-/// error, and the composed ops (`fused(false)`) give one.
+/// The fused op's gradient is raw kernels: differentiating it again is the tape's error naming
+/// `batch_norm_grad`, and the composed ops (`fused(false)`) give a second order.
 #[test]
 fn batch_norm_second_order_needs_the_composed_ops() {
-    use keen_tape::gradcheck::{gradgradcheck, GradcheckProblem};
+    use keen_tape::gradcheck::gradgradcheck;
     let x = normal64(&[4, 3]);
-    let fused = BatchNormalization::new();
-    let err = gradgradcheck(
-        &|t: &[Tensor]| fused.call(&t[0], true),
-        std::slice::from_ref(&x),
-    )
-    .expect_err("the fused rule is first-order only");
-    assert!(
-        matches!(&err.problem, GradcheckProblem::Tape(m) if m.contains("batch_norm")),
-        "{err}"
-    );
-    let composed = BatchNormalization::new().fused(false);
-    gradgradcheck(&|t: &[Tensor]| composed.call(&t[0], true), &[x]).unwrap();
+    for training in [true, false] {
+        let fused = BatchNormalization::new();
+        let err = gradgradcheck(
+            &|t: &[Tensor]| fused.call(&t[0], training).square(),
+            std::slice::from_ref(&x),
+        )
+        .expect_err("the fused rule's results cannot be differentiated");
+        assert!(err.to_string().contains("batch_norm_grad"), "{err}");
+        let composed = BatchNormalization::new().fused(false);
+        gradgradcheck(
+            &|t: &[Tensor]| composed.call(&t[0], training).square(),
+            std::slice::from_ref(&x),
+        )
+        .unwrap();
+    }
+}
+
+/// A GAN step keeps the generator's and the discriminator's tapes alive together: the second
+/// tape records the first one's backward pass through the fused batch norm, which must work
+/// (only differentiating *through* that pass is refused).
+#[test]
+fn fused_batch_norm_under_two_live_tapes() {
+    let generator = Sequential::new()
+        .add(Dense::new(8))
+        .add(BatchNormalization::new())
+        .add(LeakyRelu::new());
+    let disc = Sequential::new().add(Dense::new(1));
+    let z = normal(&[16, 4]);
+    let _ = disc.call(&generator.call(&z, true), true);
+    let gen_tape = GradientTape::new();
+    let disc_tape = GradientTape::new();
+    let fake = generator.call(&z, true);
+    let logits = disc.call(&fake, true);
+    let gen_loss = logits.neg().sum_all();
+    let disc_loss = logits.sum_all();
+    let gg = gen_tape.gradient(&gen_loss, &generator.trainable_variables());
+    let dg = disc_tape.gradient(&disc_loss, &disc.trainable_variables());
+    assert!(gg.iter().chain(&dg).all(Option::is_some));
 }
 
 #[test]

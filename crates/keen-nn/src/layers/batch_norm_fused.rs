@@ -10,9 +10,14 @@
 //! accumulated in f64, so float32 batches lose nothing to the `E[x²] − E[x]²` form (Keras 3's
 //! formula, kept so results match it).
 //!
-//! The backward rule is raw kernels, so it declares itself first-order only: a gradient of this
-//! gradient is refused by the tape instead of being silently wrong. `BatchNormalization` uses
-//! the composed ops when a tape would need more (see `normalization.rs`).
+//! The backward rule is raw kernels, so its results cannot be differentiated again. It does not
+//! declare itself first-order only (the tape would then refuse it whenever another tape is
+//! alive, and a GAN step keeps the generator's and the discriminator's tapes alive together);
+//! instead it records its outputs as an op, `batch_norm_grad`, whose rule gives no gradient.
+//! A tape that merely records the backward pass is unaffected, and one that tries to
+//! differentiate through it gets the tape's "has no gradient ... would be lost" error, never
+//! a silently wrong result. `BatchNormalization::fused(false)` composes ops that differentiate
+//! twice.
 
 use keen_tensor::record::{record, Backward};
 use keen_tensor::{DType, Float, Tensor};
@@ -156,6 +161,56 @@ fn train_typed<T: Float>(
         .zip(&mean)
         .map(|(q, m)| q / rows - m * m)
         .collect();
+    let y = apply_typed::<T>(x, &xc, &mean, &var, gamma, beta, epsilon, true);
+    BatchNormOutput {
+        y,
+        mean: from_vec64(mean, x.dtype()),
+        var: from_vec64(var, x.dtype()),
+    }
+}
+
+/// Inference-mode batch norm over the last axis with given statistics (the moving averages),
+/// `y = x·k + t` in one sweep, recorded with inputs `[x, γ?, β?]`. `None` when `x` is not a
+/// float32 or float64 tensor or is empty.
+pub(crate) fn batch_norm_inference(
+    x: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    gamma: Option<&Tensor>,
+    beta: Option<&Tensor>,
+    epsilon: f64,
+) -> Option<Tensor> {
+    if x.numel() == 0 {
+        return None;
+    }
+    let (mean, var) = (to_vec64(mean), to_vec64(var));
+    let xc = x.contiguous();
+    match x.dtype() {
+        DType::Float32 => Some(apply_typed::<f32>(
+            x, &xc, &mean, &var, gamma, beta, epsilon, false,
+        )),
+        DType::Float64 => Some(apply_typed::<f64>(
+            x, &xc, &mean, &var, gamma, beta, epsilon, false,
+        )),
+        _ => None,
+    }
+}
+
+/// `y = x·k + t` per channel with `k = γ/sqrt(var + ε)`, `t = β − mean·k`, recorded as one op.
+/// `batch_stats` says whether `mean` and `var` came from `x` (training: the gradient flows
+/// through them too) or are constants (inference).
+fn apply_typed<T: Float>(
+    x: &Tensor,
+    xc: &Tensor,
+    mean: &[f64],
+    var: &[f64],
+    gamma: Option<&Tensor>,
+    beta: Option<&Tensor>,
+    epsilon: f64,
+    batch_stats: bool,
+) -> Tensor {
+    let c = mean.len();
+    let xs = xc.as_slice::<T>().expect("contiguous and of its dtype");
     let inv: Vec<f64> = var.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
     let g = gamma.map(to_vec64);
     let b = beta.map(to_vec64);
@@ -170,21 +225,22 @@ fn train_typed<T: Float>(
     inputs.extend(gamma);
     inputs.extend(beta);
     record(&inputs, &y, || BatchNormGrad {
+        x_in: x.clone(),
         x: xc.clone(),
-        mean: mean.clone(),
-        inv: inv.clone(),
-        k: k.clone(),
+        mean: mean.to_vec(),
+        inv,
+        k,
         has_gamma: gamma.is_some(),
         has_beta: beta.is_some(),
+        batch_stats,
     });
-    BatchNormOutput {
-        y,
-        mean: from_vec64(mean, x.dtype()),
-        var: from_vec64(var, x.dtype()),
-    }
+    y
 }
 
 struct BatchNormGrad {
+    /// The op's input as given (what an outer tape tracks).
+    x_in: Tensor,
+    /// The same values, contiguous.
     x: Tensor,
     mean: Vec<f64>,
     inv: Vec<f64>,
@@ -192,11 +248,14 @@ struct BatchNormGrad {
     k: Vec<f64>,
     has_gamma: bool,
     has_beta: bool,
+    /// Whether mean and variance are functions of `x` (training) or constants (inference).
+    batch_stats: bool,
 }
 
 impl BatchNormGrad {
-    /// With `x̂ = (x − mean)·inv`: `∂β = Σ dy`, `∂γ = Σ dy·x̂`, and
-    /// `dx = k·(dy − ∂β/N − x̂·∂γ/N)`, regrouped as `k·dy + a·x + c` per channel.
+    /// With `x̂ = (x − mean)·inv`: `∂β = Σ dy`, `∂γ = Σ dy·x̂`, and with batch statistics
+    /// `dx = k·(dy − ∂β/N − x̂·∂γ/N)`, regrouped as `k·dy + a·x + c` per channel (with
+    /// constant statistics just `k·dy`).
     fn grads<T: Float>(&self, dy: &Tensor) -> Vec<Option<Tensor>> {
         let c = self.k.len();
         let dyc = dy.contiguous();
@@ -213,10 +272,12 @@ impl BatchNormGrad {
         let c0: Vec<f64> = (0..c)
             .map(|ch| -self.k[ch] * sum_dy[ch] / rows - a[ch] * self.mean[ch])
             .collect();
-        let dx = Tensor::from_vec(
-            affine(dys, &self.k, Some((xs, &a)), &c0),
-            self.x.shape().clone(),
-        );
+        let dx = if self.batch_stats {
+            affine(dys, &self.k, Some((xs, &a)), &c0)
+        } else {
+            affine(dys, &self.k, None, &vec![0.0; c])
+        };
+        let dx = Tensor::from_vec(dx, self.x.shape().clone());
         let dtype = self.x.dtype();
         let mut out = vec![Some(dx)];
         if self.has_gamma {
@@ -225,7 +286,25 @@ impl BatchNormGrad {
         if self.has_beta {
             out.push(Some(from_vec64(sum_dy, dtype)));
         }
+        // Mark the results as functions of `dy` and `x` for any tape recording this walk.
+        for g in out.iter().flatten() {
+            record(&[dy, &self.x_in], g, || NotDifferentiable);
+        }
         out
+    }
+}
+
+/// The rule of `batch_norm_grad`: no gradient, so that differentiating the fused backward pass
+/// is the tape's clear error rather than a silently missing term.
+struct NotDifferentiable;
+
+impl Backward for NotDifferentiable {
+    fn name(&self) -> &'static str {
+        "batch_norm_grad (fused; BatchNormalization::fused(false) differentiates twice)"
+    }
+
+    fn backward(&self, _: &Tensor) -> Vec<Option<Tensor>> {
+        vec![None, None]
     }
 }
 
@@ -239,9 +318,5 @@ impl Backward for BatchNormGrad {
             DType::Float32 => self.grads::<f32>(grad),
             _ => self.grads::<f64>(grad),
         }
-    }
-
-    fn supports_higher_order(&self) -> bool {
-        false
     }
 }

@@ -1,6 +1,6 @@
 //! `BatchNormalization` and `LayerNormalization`, with Keras 3's defaults and formulas.
 
-use super::batch_norm_fused::batch_norm_train;
+use super::batch_norm_fused::{batch_norm_inference, batch_norm_train};
 use super::{check_spec, label};
 use crate::initializers::Initializer;
 use crate::layer::Layer;
@@ -87,8 +87,9 @@ struct BnVars {
 ///
 /// * Arguments: `axis` (−1, the channels of NHWC), `momentum` (0.99), `epsilon` (1e-3),
 ///   `center` (true: learn `beta`), `scale` (true: learn `gamma`), the four initializers
-///   (beta zeros, gamma ones, moving mean zeros, moving variance ones), `fused` (true: training
-///   over the last axis is one op with single-pass kernels, first-order gradients only).
+///   (beta zeros, gamma ones, moving mean zeros, moving variance ones), `fused` (true: the last
+///   axis is normalised by one op with single-pass kernels, whose gradient cannot itself be
+///   differentiated).
 /// * Variables: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance`
 ///   (non-trainable), each `(features,)`.
 /// * Input: any shape with `features` along `axis`; output: the same shape.
@@ -198,9 +199,10 @@ impl BatchNormalization {
         self
     }
 
-    /// Whether training over the last axis runs as one fused op with single-pass kernels
-    /// (default true, as Keras 2's `fused`). The fused op's gradient is first-order only: turn it
-    /// off to differentiate through a training-mode batch norm twice (a gradient penalty).
+    /// Whether normalising over the last axis runs as one fused op with single-pass kernels
+    /// (default true, as Keras 2's `fused`). The fused op's gradient cannot itself be
+    /// differentiated (a tape that tries gets an error naming `batch_norm_grad`): turn it off to
+    /// differentiate through a batch norm twice (a gradient penalty).
     pub fn fused(mut self, f: bool) -> Self {
         self.fused = f;
         self
@@ -281,6 +283,14 @@ impl BatchNormalization {
         if let Some(out) = fused {
             self.update_moving(v, &out.mean, &out.var);
             return out.y;
+        }
+        if !training && self.fused && axis == rank - 1 {
+            let (mm, mv) = (v.moving_mean.value(), v.moving_variance.value());
+            let fused =
+                batch_norm_inference(x, &mm, &mv, gamma.as_ref(), beta.as_ref(), self.epsilon);
+            if let Some(y) = fused {
+                return y;
+            }
         }
         let (mean, var) = if training {
             let reduce: Vec<isize> = (0..rank as isize).filter(|&i| i != axis as isize).collect();
