@@ -37,6 +37,7 @@ pub mod losses;
 pub mod metrics;
 mod module;
 mod sequential;
+mod summary;
 
 pub use keen_derive::Module;
 pub use layer::Layer;

@@ -1,5 +1,6 @@
 //! The [`Module`] trait: how a model tells the world which variables it holds, by path.
 
+use keen_tape::checkpoint::{self, CheckpointError};
 use keen_tape::Variable;
 
 /// Something that holds variables, directly or through sub-modules.
@@ -45,6 +46,55 @@ pub trait Module {
     fn count_params(&self) -> usize {
         self.variables().iter().map(|v| v.shape().numel()).sum()
     }
+
+    /// Saves every variable under its path as a safetensors file, atomically (a crash
+    /// mid-save keeps the previous file). Readable by Python's `safetensors` too.
+    ///
+    /// # Errors
+    /// When the model has no variables yet (layers build on their first call) or the file
+    /// cannot be written.
+    fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<(), CheckpointError>
+    where
+        Self: Sized,
+    {
+        let vars = built_variables(self, "save_weights", path.as_ref())?;
+        checkpoint::save_variables(path, &vars)
+    }
+
+    /// Loads the variables saved by [`save_weights`](Module::save_weights), by path. Every
+    /// variable is checked (present, same shape and dtype) before any is assigned, so a file
+    /// that does not fit changes nothing.
+    ///
+    /// # Errors
+    /// A missing, corrupt or truncated file, a missing variable, a shape or dtype mismatch,
+    /// or a model that is not built yet.
+    fn load_weights(&self, path: impl AsRef<std::path::Path>) -> Result<(), CheckpointError>
+    where
+        Self: Sized,
+    {
+        let vars = built_variables(self, "load_weights", path.as_ref())?;
+        checkpoint::load_variables(path, &vars)
+    }
+}
+
+/// The variables of a model (their names set to their paths), or an error for a model that
+/// has not been built.
+fn built_variables(
+    m: &dyn Module,
+    op: &str,
+    path: &std::path::Path,
+) -> Result<Vec<Variable>, CheckpointError> {
+    let vars = m.variables();
+    if vars.is_empty() {
+        return Err(CheckpointError::Mismatch {
+            path: path.to_path_buf(),
+            name: "(model)".into(),
+            message: format!(
+                "{op}: the model has no variables yet; call it once on an input to build its layers"
+            ),
+        });
+    }
+    Ok(vars)
 }
 
 /// A depth-first walk over a module tree that keeps the current path.

@@ -80,6 +80,65 @@ impl Sequential {
     }
 }
 
+impl Sequential {
+    /// Keras' `model.summary()` as a string: one row per layer with its output shape for a
+    /// batch of `input` (run once in inference mode, which also builds the layers) and its
+    /// parameter count, then the totals.
+    ///
+    /// ```
+    /// use keen_nn::{Activation, Dense, Sequential};
+    /// let model = Sequential::new().add(Dense::new(32).activation(Activation::Relu)).add(Dense::new(1));
+    /// let text = model.summary(&[8]);
+    /// assert!(text.contains("dense_1 (Dense)"));
+    /// assert!(text.contains("Total params: 321"));
+    /// print!("{text}");
+    /// ```
+    #[track_caller]
+    pub fn summary(&self, input: &[usize]) -> String {
+        let mut dims = vec![1];
+        dims.extend_from_slice(input);
+        let mut h = Tensor::zeros(dims, keen_tensor::DType::Float32);
+        let mut rows = Vec::new();
+        keen_tensor::record::without_recording(|| {
+            for (l, name) in self.layers.iter().zip(self.layer_names()) {
+                h = l.forward(&h, false);
+                let shape = format!(
+                    "(None{})",
+                    h.dims()[1..]
+                        .iter()
+                        .map(|d| format!(", {d}"))
+                        .collect::<String>()
+                );
+                rows.push((
+                    format!("{name} ({})", class_name(l.type_name())),
+                    shape,
+                    l.count_params(),
+                ));
+            }
+        });
+        let trainable: usize = self
+            .trainable_variables()
+            .iter()
+            .map(|v| v.shape().numel())
+            .sum();
+        crate::summary::table("sequential", &rows, self.count_params(), trainable)
+    }
+}
+
+/// `conv2d_transpose` → `Conv2DTranspose`-like CamelCase, as Keras prints class names.
+fn class_name(type_name: &str) -> String {
+    type_name
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
 impl Module for Sequential {
     fn visit(&self, walk: &mut Walk<'_>) {
         for (l, name) in self.layers.iter().zip(self.layer_names()) {
