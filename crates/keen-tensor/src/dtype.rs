@@ -161,6 +161,11 @@ impl Element for bool {
 }
 
 /// Arithmetic shared by the numeric (non-bool) element types.
+///
+/// Kernels use the `wrapping_*` methods, not the operators: integers then wrap around on
+/// overflow as in NumPy and TensorFlow (`uint8` 1 - 2 is 255), identically in debug and release
+/// builds, where the operators would panic in debug. For floats they are the plain IEEE
+/// operations, so float kernels compile exactly as before.
 pub trait Num:
     Element
     + std::ops::Add<Output = Self>
@@ -169,12 +174,78 @@ pub trait Num:
     + std::ops::Div<Output = Self>
     + std::ops::AddAssign
 {
+    /// `self + o`, wrapping for integers.
+    fn wrapping_add(self, o: Self) -> Self;
+    /// `self - o`, wrapping for integers.
+    fn wrapping_sub(self, o: Self) -> Self;
+    /// `self * o`, wrapping for integers.
+    fn wrapping_mul(self, o: Self) -> Self;
+    /// `self / o`; integers truncate toward zero, `MIN / -1` wraps to `MIN`, and a zero divisor
+    /// gives 0 (the ops reject integer division by zero before reaching a kernel).
+    fn wrapping_div(self, o: Self) -> Self;
+    /// `-self`, wrapping for integers (`-3` as uint8 is 253, `-MIN` is `MIN`).
+    fn wrapping_neg(self) -> Self;
 }
-impl Num for f32 {}
-impl Num for f64 {}
-impl Num for i32 {}
-impl Num for i64 {}
-impl Num for u8 {}
+
+macro_rules! num_float {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            #[inline(always)]
+            fn wrapping_add(self, o: Self) -> Self {
+                self + o
+            }
+            #[inline(always)]
+            fn wrapping_sub(self, o: Self) -> Self {
+                self - o
+            }
+            #[inline(always)]
+            fn wrapping_mul(self, o: Self) -> Self {
+                self * o
+            }
+            #[inline(always)]
+            fn wrapping_div(self, o: Self) -> Self {
+                self / o
+            }
+            #[inline(always)]
+            fn wrapping_neg(self) -> Self {
+                -self
+            }
+        }
+    )*};
+}
+num_float!(f32, f64);
+
+macro_rules! num_int {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            #[inline(always)]
+            fn wrapping_add(self, o: Self) -> Self {
+                <$t>::wrapping_add(self, o)
+            }
+            #[inline(always)]
+            fn wrapping_sub(self, o: Self) -> Self {
+                <$t>::wrapping_sub(self, o)
+            }
+            #[inline(always)]
+            fn wrapping_mul(self, o: Self) -> Self {
+                <$t>::wrapping_mul(self, o)
+            }
+            #[inline(always)]
+            fn wrapping_div(self, o: Self) -> Self {
+                if o == 0 {
+                    0
+                } else {
+                    <$t>::wrapping_div(self, o)
+                }
+            }
+            #[inline(always)]
+            fn wrapping_neg(self) -> Self {
+                <$t>::wrapping_neg(self)
+            }
+        }
+    )*};
+}
+num_int!(i32, i64, u8);
 
 /// A float element type: the ones with transcendental functions and gradients (`f32`, `f64`).
 #[allow(missing_docs)]

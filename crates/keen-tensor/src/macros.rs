@@ -8,37 +8,37 @@ macro_rules! dispatch_all {
         match $dtype {
             $crate::DType::Float32 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = f32;
                 $body
             }
             $crate::DType::Float64 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = f64;
                 $body
             }
             $crate::DType::Int32 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = i32;
                 $body
             }
             $crate::DType::Int64 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = i64;
                 $body
             }
             $crate::DType::UInt8 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = u8;
                 $body
             }
             $crate::DType::Bool => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = bool;
                 $body
             }
@@ -55,31 +55,31 @@ macro_rules! dispatch_num {
         match $dtype {
             $crate::DType::Float32 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = f32;
                 $body
             }
             $crate::DType::Float64 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = f64;
                 $body
             }
             $crate::DType::Int32 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = i32;
                 $body
             }
             $crate::DType::Int64 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = i64;
                 $body
             }
             $crate::DType::UInt8 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = u8;
                 $body
             }
@@ -99,13 +99,13 @@ macro_rules! dispatch_float {
         match $dtype {
             $crate::DType::Float32 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = f32;
                 $body
             }
             $crate::DType::Float64 => {
                 #[allow(unused_imports)]
-                use $crate::dtype::{Element as _, Float as _};
+                use $crate::dtype::{Element as _, Float as _, Num as _};
                 type $T = f64;
                 $body
             }

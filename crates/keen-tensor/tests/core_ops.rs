@@ -13,11 +13,7 @@ use std::sync::OnceLock;
 
 /// Cases that expose bugs in the ops under test, with the reason; they run in
 /// `known_bugs_still_fail` (ignored) instead of their family's test.
-const KNOWN_BUGS: &[(&str, &str)] = &[(
-    "neg uint8",
-    "neg of a nonzero uint8 panics with \"attempt to subtract with overflow\" in debug builds; \
-     NumPy wraps (-3 as uint8 is 253)",
-)];
+const KNOWN_BUGS: &[(&str, &str)] = &[];
 
 fn cases() -> &'static [Value] {
     static CASES: OnceLock<Value> = OnceLock::new();
@@ -499,8 +495,6 @@ fn relu_propagates_nan() {
 }
 
 #[test]
-#[ignore = "bug: integer overflow panics in debug builds (\"attempt to subtract with overflow\") \
-            and wraps in release; NumPy and TensorFlow wrap"]
 fn integer_arithmetic_wraps_like_numpy() {
     // np.array([1], np.uint8) - np.array([2], np.uint8) -> [255]; -np.array([3], np.uint8) -> [253]
     assert_eq!(Tensor::from([1u8]).sub(2u8).to_vec::<u8>(), [255]);
@@ -517,8 +511,68 @@ fn integer_arithmetic_wraps_like_numpy() {
 }
 
 #[test]
-#[ignore = "bug: Layout::is_contiguous is false for fresh row-major tensors with a size-0 axis \
-            after a larger one, e.g. zeros((2, 0, 3)), so as_slice() gives None"]
+fn integer_overflow_wraps_in_every_op() {
+    // np.array([2**63 - 1], np.int64) + 1 -> [-9223372036854775808]
+    assert_eq!(
+        Tensor::from([i64::MAX]).add(1i64).to_vec::<i64>(),
+        [i64::MIN]
+    );
+    // np.array([-2**31], np.int32) - 1 -> [2147483647]
+    assert_eq!(Tensor::from([i32::MIN]).sub(1).to_vec::<i32>(), [i32::MAX]);
+    // -np.array([-2**31], np.int32) -> [-2147483648]
+    assert_eq!(Tensor::from([i32::MIN]).neg().to_vec::<i32>(), [i32::MIN]);
+    // np.array([-2**31], np.int32) // -1 -> [-2147483648] (a warning in NumPy)
+    assert_eq!(Tensor::from([i32::MIN]).div(-1).to_vec::<i32>(), [i32::MIN]);
+    // np.square(np.array([16, 255], np.uint8)) -> [0, 1]
+    assert_eq!(Tensor::from([16u8, 255]).square().to_vec::<u8>(), [0, 1]);
+    // np.array([2, 3], np.uint8) ** np.uint8(8) -> [0, 161]; np.int32(3) ** np.int32(40) -> 689956897
+    assert_eq!(Tensor::from([2u8, 3]).pow(8u8).to_vec::<u8>(), [0, 161]);
+    assert_eq!(Tensor::from([3]).pow(40).to_vec::<i32>(), [689956897]);
+    // an exponent beyond u32 is not truncated:
+    // np.array([3, -1, 1, 0], np.int64) ** np.int64(2**32 + 1) -> [7473929035676909571, -1, 1, 0]
+    assert_eq!(
+        Tensor::from([3i64, -1, 1, 0])
+            .pow((1i64 << 32) + 1)
+            .to_vec::<i64>(),
+        [7473929035676909571, -1, 1, 0]
+    );
+    // np.prod(np.array([16, 16, 3], np.uint8)) wraps to 0 in uint8 (TensorFlow keeps the dtype)
+    assert_eq!(
+        Tensor::from([16u8, 16, 3]).prod(&[], false).to_vec::<u8>(),
+        [0]
+    );
+    assert_eq!(
+        Tensor::from([[i32::MAX, 1], [2, 3]])
+            .sum(&[0], false)
+            .to_vec::<i32>(),
+        [i32::MIN + 1, 4]
+    );
+    // integer matmul and index_add accumulate with wrapping too
+    let m = Tensor::from([[200u8, 100]]).matmul(&Tensor::from([[1u8], [1]]));
+    assert_eq!(m.to_vec::<u8>(), [44]);
+    let acc = Tensor::from([250u8, 0]);
+    let y = acc.index_add(0, &Tensor::from([0, 0]), &Tensor::from([5u8, 6]));
+    assert_eq!(y.to_vec::<u8>(), [5, 0]);
+    // abs of a uint8 is itself; sign of int32 MIN is -1
+    assert_eq!(Tensor::from([255u8]).abs().to_vec::<u8>(), [255]);
+    assert_eq!(
+        Tensor::from([i32::MIN, 0, 7]).sign().to_vec::<i32>(),
+        [-1, 0, 1]
+    );
+}
+
+#[test]
+fn integer_pow_with_a_negative_exponent_is_an_error() {
+    // np.array([2], np.int32) ** -1 -> ValueError: Integers to negative integer powers are not allowed.
+    let x = Tensor::from([2, 3]);
+    assert!(x.try_pow(Tensor::from([1, -1])).is_err());
+    assert!(x.try_pow(-2).is_err());
+    // zero and positive exponents are fine, floats take any exponent
+    assert_eq!(x.pow(Tensor::from([0, 2])).to_vec::<i32>(), [1, 9]);
+    assert_eq!(Tensor::from([2.0f32]).pow(-1.0).to_vec::<f32>(), [0.5]);
+}
+
+#[test]
 fn size0_tensors_are_contiguous() {
     assert!(Tensor::zeros([2, 0, 3], DType::Float32).is_contiguous());
     assert!(Tensor::zeros([2, 0], DType::Float32)

@@ -69,60 +69,39 @@ fn is_nan<T: PartialEq>(x: T) -> bool {
     x != x
 }
 
-/// Addition and multiplication that wrap for integers (as TensorFlow and NumPy, and the same in
-/// debug and release builds) and are plain IEEE arithmetic for floats.
-pub(crate) trait Wrapping: Num {
-    fn add_w(self, o: Self) -> Self;
-    fn mul_w(self, o: Self) -> Self;
-}
-macro_rules! wrapping {
-    ($($t:ty: |$a:ident, $b:ident| $add:expr, $mul:expr);*) => {$(
-        impl Wrapping for $t {
-            #[inline(always)]
-            fn add_w(self, $b: Self) -> Self { let $a = self; $add }
-            #[inline(always)]
-            fn mul_w(self, $b: Self) -> Self { let $a = self; $mul }
-        }
-    )*};
-}
-wrapping!(f32: |a, b| a + b, a * b; f64: |a, b| a + b, a * b;
-    i32: |a, b| a.wrapping_add(b), a.wrapping_mul(b);
-    i64: |a, b| a.wrapping_add(b), a.wrapping_mul(b);
-    u8: |a, b| a.wrapping_add(b), a.wrapping_mul(b));
-
 /// The sum of a run: eight independent accumulators (which the compiler turns into SIMD lanes)
 /// inside blocks of 1024 elements combined pairwise, so float error grows with log(n).
-pub(crate) fn sum_slice<T: Wrapping>(xs: &[T]) -> T {
+pub(crate) fn sum_slice<T: Num>(xs: &[T]) -> T {
     const BLOCK: usize = 1024;
     if xs.len() > BLOCK {
         let (a, b) = xs.split_at((xs.len() / 2).next_multiple_of(8));
-        return sum_slice(a).add_w(sum_slice(b));
+        return sum_slice(a).wrapping_add(sum_slice(b));
     }
     let mut l = [T::zero(); 8];
     let mut chunks = xs.chunks_exact(8);
     for c in &mut chunks {
         for k in 0..8 {
-            l[k] = l[k].add_w(c[k]);
+            l[k] = l[k].wrapping_add(c[k]);
         }
     }
     let tail = chunks
         .remainder()
         .iter()
-        .fold(T::zero(), |a, &b| a.add_w(b));
+        .fold(T::zero(), |a, &b| a.wrapping_add(b));
     let half = [
-        l[0].add_w(l[4]),
-        l[1].add_w(l[5]),
-        l[2].add_w(l[6]),
-        l[3].add_w(l[7]),
+        l[0].wrapping_add(l[4]),
+        l[1].wrapping_add(l[5]),
+        l[2].wrapping_add(l[6]),
+        l[3].wrapping_add(l[7]),
     ];
-    (half[0].add_w(half[2]))
-        .add_w(half[1].add_w(half[3]))
-        .add_w(tail)
+    (half[0].wrapping_add(half[2]))
+        .wrapping_add(half[1].wrapping_add(half[3]))
+        .wrapping_add(tail)
 }
 
 /// Sum; integers keep their dtype and wrap.
 pub(crate) struct Sum;
-impl<T: Wrapping> Reducer<T> for Sum {
+impl<T: Num> Reducer<T> for Sum {
     type Acc = T;
     type Out = T;
     fn init(&self) -> T {
@@ -130,22 +109,22 @@ impl<T: Wrapping> Reducer<T> for Sum {
     }
     #[inline(always)]
     fn step(&self, acc: T, x: T, _: usize) -> T {
-        acc.add_w(x)
+        acc.wrapping_add(x)
     }
     fn merge(&self, a: T, b: T) -> T {
-        a.add_w(b)
+        a.wrapping_add(b)
     }
     fn finish(&self, acc: T, _: usize) -> T {
         acc
     }
     fn fold(&self, acc: T, xs: &[T], _: usize) -> T {
-        acc.add_w(sum_slice(xs))
+        acc.wrapping_add(sum_slice(xs))
     }
 }
 
 /// Product; integers wrap.
 pub(crate) struct Prod;
-impl<T: Wrapping> Reducer<T> for Prod {
+impl<T: Num> Reducer<T> for Prod {
     type Acc = T;
     type Out = T;
     fn init(&self) -> T {
@@ -153,10 +132,10 @@ impl<T: Wrapping> Reducer<T> for Prod {
     }
     #[inline(always)]
     fn step(&self, acc: T, x: T, _: usize) -> T {
-        acc.mul_w(x)
+        acc.wrapping_mul(x)
     }
     fn merge(&self, a: T, b: T) -> T {
-        a.mul_w(b)
+        a.wrapping_mul(b)
     }
     fn finish(&self, acc: T, _: usize) -> T {
         acc

@@ -43,6 +43,16 @@ impl Operand for bool {
     }
 }
 
+/// The first element of an integer tensor for which `pred` holds (None for other dtypes).
+fn first_int(t: &Tensor, pred: impl Fn(i64) -> bool) -> Option<i64> {
+    match t.dtype() {
+        DType::Int32 => t.view::<i32>().iter().map(|&v| v as i64).find(|&v| pred(v)),
+        DType::Int64 => t.view::<i64>().iter().copied().find(|&v| pred(v)),
+        DType::UInt8 => t.view::<u8>().iter().map(|&v| v as i64).find(|&v| pred(v)),
+        _ => None,
+    }
+}
+
 /// Validates dtypes and broadcasting for a binary op and returns the output shape.
 fn check(op: &str, a: &Tensor, b: &Tensor) -> Result<Shape> {
     if a.dtype() != b.dtype() {
@@ -120,8 +130,23 @@ macro_rules! num_ext_int {
             }
             #[inline(always)]
             fn pow_any(self, o: Self) -> Self {
+                // Negative exponents are rejected by `try_pow`. Square-and-multiply over the
+                // whole exponent: `wrapping_pow` takes a u32, and truncating a larger i64
+                // exponent would give a wrong power, not the wrapped one.
                 #[allow(unused_comparisons)]
-                if o < 0 { 0 } else { self.wrapping_pow(o as u32) }
+                if o < 0 {
+                    return 0;
+                }
+                let (mut base, mut e) = (self, o as u64);
+                let mut acc: $t = 1;
+                while e > 0 {
+                    if e & 1 == 1 {
+                        acc = acc.wrapping_mul(base);
+                    }
+                    base = base.wrapping_mul(base);
+                    e >>= 1;
+                }
+                acc
             }
             #[inline(always)]
             fn max_nan(self, o: Self) -> Self {
@@ -147,10 +172,10 @@ macro_rules! kernel {
         }
     };
 }
-kernel!(AddK, |x, y| x + y);
-kernel!(SubK, |x, y| x - y);
-kernel!(MulK, |x, y| x * y);
-kernel!(DivK, |x, y| x / y);
+kernel!(AddK, |x, y| x.wrapping_add(y));
+kernel!(SubK, |x, y| x.wrapping_sub(y));
+kernel!(MulK, |x, y| x.wrapping_mul(y));
+kernel!(DivK, |x, y| x.wrapping_div(y));
 kernel!(RemK, |x, y| x.rem_floor(y));
 kernel!(PowK, |x, y| x.pow_any(y));
 kernel!(MaxK, |x, y| x.max_nan(y));
@@ -225,7 +250,8 @@ impl Tensor {
     #[track_caller]
     pub fn try_div(&self, rhs: impl Operand) -> Result<Tensor> {
         let rhs = rhs.to_operand(self);
-        if rhs.dtype().is_int() && rhs.to_f64_vec().contains(&0.0) {
+        check("div", self, &rhs)?;
+        if first_int(&rhs, |v| v == 0).is_some() {
             crate::bail!(Argument, "div: integer division by zero");
         }
         let out = arith("div", self, &rhs, DivK)?;
@@ -255,15 +281,32 @@ impl Tensor {
     }
 
     /// `self ** rhs`, broadcasting. d/da = b·a^(b-1), d/db = a^b·ln(a) (taken as 0 where a = 0).
+    /// Integer powers wrap on overflow, as NumPy's.
+    ///
+    /// ```
+    /// # use keen_tensor::Tensor;
+    /// assert_eq!(Tensor::from([2, 3]).pow(3).to_vec::<i32>(), [8, 27]);
+    /// ```
+    /// # Panics
+    /// On shapes that do not broadcast, and on an integer tensor raised to a negative power:
+    /// `pow: integers to negative integer powers are not allowed (exponent -1)`, as NumPy.
     #[track_caller]
     pub fn pow(&self, rhs: impl Operand) -> Tensor {
         or_panic(self.try_pow(rhs))
     }
 
-    /// Fallible [`pow`](Self::pow).
+    /// Fallible [`pow`](Self::pow). As in NumPy, an integer tensor raised to a negative
+    /// integer power is an error (the result would not be an integer).
     #[track_caller]
     pub fn try_pow(&self, rhs: impl Operand) -> Result<Tensor> {
         let rhs = rhs.to_operand(self);
+        check("pow", self, &rhs)?;
+        if let Some(e) = first_int(&rhs, |v| v < 0) {
+            crate::bail!(
+                Argument,
+                "pow: integers to negative integer powers are not allowed (exponent {e})\n  hint: cast first, e.g. x.cast(DType::Float32)"
+            );
+        }
         let out = arith("pow", self, &rhs, PowK)?;
         record(&[self, &rhs], &out, || PowBackward {
             a: self.clone(),
@@ -552,16 +595,33 @@ fn logical(
 }
 
 impl Tensor {
-    /// Elementwise logical and of two bool tensors.
+    /// Elementwise logical and of two bool tensors, broadcasting.
+    ///
+    /// # Panics
+    /// `logical_and: expected bool tensors, got float32 and bool`, or shapes that do not
+    /// broadcast.
     #[track_caller]
     pub fn logical_and(&self, rhs: &Tensor) -> Tensor {
-        or_panic(logical("logical_and", self, rhs, |a, b| a && b))
+        or_panic(self.try_logical_and(rhs))
     }
 
-    /// Elementwise logical or of two bool tensors.
+    /// Fallible [`logical_and`](Self::logical_and).
+    pub fn try_logical_and(&self, rhs: &Tensor) -> Result<Tensor> {
+        logical("logical_and", self, rhs, |a, b| a && b)
+    }
+
+    /// Elementwise logical or of two bool tensors, broadcasting.
+    ///
+    /// # Panics
+    /// As [`logical_and`](Self::logical_and).
     #[track_caller]
     pub fn logical_or(&self, rhs: &Tensor) -> Tensor {
-        or_panic(logical("logical_or", self, rhs, |a, b| a || b))
+        or_panic(self.try_logical_or(rhs))
+    }
+
+    /// Fallible [`logical_or`](Self::logical_or).
+    pub fn try_logical_or(&self, rhs: &Tensor) -> Result<Tensor> {
+        logical("logical_or", self, rhs, |a, b| a || b)
     }
 
     /// Elementwise logical not of a bool tensor.

@@ -238,7 +238,7 @@ fn index_add_kernel<T: Num>(x: &Tensor, a: usize, pos: &[usize], src: &Tensor) -
                 let at = (o * n + p) * inner;
                 let from = (o * k + j) * inner;
                 for (d, &v) in data[at..at + inner].iter_mut().zip(&s[from..from + inner]) {
-                    *d += v;
+                    *d = d.wrapping_add(v);
                 }
             }
         }
@@ -381,7 +381,8 @@ impl Tensor {
             let v = src.to_vec::<T>();
             for (f, (&p, &u)) in pos.iter().zip(&v).enumerate() {
                 let (o, i) = (f / (m * inner), f % inner);
-                data[(o * n + p) * inner + i] += u;
+                let d = &mut data[(o * n + p) * inner + i];
+                *d = d.wrapping_add(u);
             }
             Tensor::from_vec_unchecked(data, self.shape().clone())
         });

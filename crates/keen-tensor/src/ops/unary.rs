@@ -235,7 +235,7 @@ impl Tensor {
     #[track_caller]
     pub fn try_neg(&self) -> Result<Tensor> {
         let out = crate::dispatch_num!(self.dtype(), "neg", T, {
-            elementwise::unary::<T, T>(self, |v| T::zero() - v)
+            elementwise::unary::<T, T>(self, |v| v.wrapping_neg())
         });
         record(&[self], &out, || NegGrad);
         Ok(out)
@@ -251,7 +251,8 @@ impl Tensor {
     #[track_caller]
     pub fn try_abs(&self) -> Result<Tensor> {
         let out = crate::dispatch_num!(self.dtype(), "abs", T, {
-            elementwise::unary::<T, T>(self, |v| if v < T::zero() { T::zero() - v } else { v })
+            // abs(MIN) wraps to MIN, as NumPy's.
+            elementwise::unary::<T, T>(self, |v| if v < T::zero() { v.wrapping_neg() } else { v })
         });
         record(&[self], &out, || AbsGrad { x: self.clone() });
         Ok(out)
@@ -271,7 +272,7 @@ impl Tensor {
                 if v > T::zero() {
                     T::one()
                 } else if v < T::zero() {
-                    T::zero() - T::one()
+                    T::one().wrapping_neg()
                 } else {
                     v
                 }
@@ -291,7 +292,7 @@ impl Tensor {
     #[track_caller]
     pub fn try_square(&self) -> Result<Tensor> {
         let out = crate::dispatch_num!(self.dtype(), "square", T, {
-            elementwise::unary::<T, T>(self, |v| v * v)
+            elementwise::unary::<T, T>(self, |v| v.wrapping_mul(v))
         });
         record(&[self], &out, || SquareGrad { x: self.clone() });
         Ok(out)
