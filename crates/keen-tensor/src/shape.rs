@@ -33,31 +33,75 @@ impl Shape {
         self.0.len()
     }
 
-    /// Number of elements (1 for a scalar). Shapes are validated on construction of a tensor,
-    /// so this cannot overflow for a shape that belongs to one.
+    /// Number of elements (1 for a scalar). Every tensor's shape passed
+    /// [`checked_numel`](Self::checked_numel) when the tensor was made, so for those this is
+    /// exact. For a shape built by hand it saturates at `usize::MAX` instead of overflowing:
+    /// validate such shapes with [`try_numel`](Self::try_numel) or `checked_numel`.
     pub fn numel(&self) -> usize {
-        self.0.iter().product()
+        self.try_numel().unwrap_or(usize::MAX)
     }
 
-    /// Element count, or an overflow error naming `op`.
-    pub fn checked_numel(&self, op: &str) -> Result<usize> {
-        let mut n: usize = 1;
-        for &d in self.0.iter() {
-            n = match n.checked_mul(d) {
-                Some(n) => n,
-                None => {
-                    return Err(TensorError::new(
-                        ErrorKind::Overflow,
-                        format!("{op}: shape {self} has more elements than fit in memory"),
-                    ))
-                }
-            };
+    /// Number of elements, or `None` when it overflows `usize`.
+    pub fn try_numel(&self) -> Option<usize> {
+        if self.0.contains(&0) {
+            return Some(0);
         }
-        // Element counts above 2^48 cannot be allocated on any machine we target.
-        if n > (1usize << 48) {
+        self.0.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+    }
+
+    /// The largest element count a tensor may have, 2^48: no machine we target can allocate
+    /// more, and it leaves room for index arithmetic (strides times sizes) in `isize`.
+    pub const MAX_NUMEL: usize = 1 << 48;
+
+    /// Element count, or an [`ErrorKind::Overflow`] error naming `op` when it overflows `usize`
+    /// or exceeds [`MAX_NUMEL`](Self::MAX_NUMEL). Every op checks the shape of a new tensor
+    /// (views included) with it, so that no size computation on a tensor can overflow.
+    pub fn checked_numel(&self, op: &str) -> Result<usize> {
+        // Row-major strides multiply the nonzero sizes, so those must fit even in an empty
+        // shape (NumPy rejects `np.empty((0, 2**40, 2**40))` likewise).
+        let nonzero = self
+            .0
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d.max(1)))
+            .filter(|&n| n <= isize::MAX as usize);
+        let Some(nonzero) = nonzero else {
+            let what = if self.0.contains(&0) {
+                "is too large to lay out, although it has no elements"
+            } else {
+                "has more elements than fit in memory"
+            };
+            return Err(TensorError::new(
+                ErrorKind::Overflow,
+                format!("{op}: shape {self} {what}"),
+            ));
+        };
+        let n = if self.0.contains(&0) { 0 } else { nonzero };
+        if n > Self::MAX_NUMEL {
             return Err(TensorError::new(
                 ErrorKind::Overflow,
                 format!("{op}: shape {self} has {n} elements, more than fit in memory"),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Element count of a new `dtype` tensor of this shape, about to be allocated:
+    /// [`checked_numel`](Self::checked_numel), then an [`ErrorKind::Overflow`] error naming `op`
+    /// when the allocator refuses that many bytes.
+    ///
+    /// Rust aborts the process when an allocation fails, so a large request is first tried with
+    /// `try_reserve_exact` and given back: a result larger than memory (and swap) becomes an
+    /// error instead of an abort. Below 1 GiB there is no probe; an allocation that succeeds
+    /// here can still meet an out-of-memory killer later, which no check can prevent.
+    pub fn checked_alloc(&self, op: &str, dtype: crate::DType) -> Result<usize> {
+        const PROBE_BYTES: usize = 1 << 30;
+        let n = self.checked_numel(op)?;
+        // n <= 2^48 and elements are at most 8 bytes: no overflow.
+        let bytes = n * dtype.size_in_bytes();
+        if bytes >= PROBE_BYTES && Vec::<u8>::new().try_reserve_exact(bytes).is_err() {
+            return Err(TensorError::new(
+                ErrorKind::Overflow,
+                format!("{op}: cannot allocate {bytes} bytes for a {dtype} tensor of shape {self}"),
             ));
         }
         Ok(n)
@@ -118,6 +162,8 @@ pub fn normalize_axes(op: &str, axes: &[isize], shape: &Shape) -> Result<SmallVe
 }
 
 /// The NumPy broadcast of two shapes, or an error naming `op`, both shapes and the failing axis.
+/// Two shapes that fit in memory can broadcast to one that does not (`(n, 1)` and `(1, n)`):
+/// that is an [`ErrorKind::Overflow`] error.
 pub fn broadcast_shapes(op: &str, a: &Shape, b: &Shape) -> Result<Shape> {
     if a == b {
         return Ok(a.clone());
@@ -146,7 +192,9 @@ pub fn broadcast_shapes(op: &str, a: &Shape, b: &Shape) -> Result<Shape> {
             ));
         };
     }
-    Ok(Shape(dims))
+    let out = Shape(dims);
+    out.checked_numel(op)?;
+    Ok(out)
 }
 
 impl fmt::Display for Shape {

@@ -89,7 +89,12 @@ impl Tensor {
     /// A tensor from a slice and a shape (copies).
     #[track_caller]
     pub fn from_slice<T: Element>(data: &[T], shape: impl Into<Shape>) -> Tensor {
-        Self::from_vec(data.to_vec(), shape)
+        or_panic(Self::try_from_slice(data, shape))
+    }
+
+    /// Fallible [`from_slice`](Self::from_slice).
+    pub fn try_from_slice<T: Element>(data: &[T], shape: impl Into<Shape>) -> Result<Tensor> {
+        Self::try_from_vec(data.to_vec(), shape)
     }
 
     /// A rank-0 tensor.
@@ -139,10 +144,18 @@ impl Tensor {
     }
 
     /// The size of `axis` (negative counts from the end).
+    ///
+    /// # Panics
+    /// `dim: axis -4 out of range for rank-3 tensor of shape (2, 3, 4) (valid: -3..=2)`.
     #[track_caller]
     pub fn dim(&self, axis: isize) -> usize {
-        let a = or_panic(self.shape().axis("dim", axis));
-        self.dims()[a]
+        or_panic(self.try_dim(axis))
+    }
+
+    /// Fallible [`dim`](Self::dim).
+    pub fn try_dim(&self, axis: isize) -> Result<usize> {
+        let a = self.shape().axis("dim", axis)?;
+        Ok(self.dims()[a])
     }
 
     /// The layout (strides and offset), for kernels written outside keen.
@@ -238,9 +251,17 @@ impl Tensor {
     }
 
     /// Copies the elements into an owned ndarray array.
+    ///
+    /// # Panics
+    /// If `T` is not the tensor's dtype (`view: tensor is float32, asked for int32`).
     #[track_caller]
     pub fn to_ndarray<T: Element>(&self) -> ArrayD<T> {
-        self.view::<T>().to_owned()
+        or_panic(self.try_to_ndarray())
+    }
+
+    /// Fallible [`to_ndarray`](Self::to_ndarray).
+    pub fn try_to_ndarray<T: Element>(&self) -> Result<ArrayD<T>> {
+        Ok(self.try_view::<T>()?.to_owned())
     }
 
     /// The value of a one-element tensor, converted to `T` with `as` semantics.

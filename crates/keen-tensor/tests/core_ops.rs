@@ -610,6 +610,40 @@ fn views_share_storage_and_copies_do_not() {
 }
 
 #[test]
+fn expand_dims_and_squeeze_are_views_of_any_layout() {
+    // x = np.arange(24.).reshape(2, 3, 4); np.expand_dims(x.transpose(2, 0, 1), 1).ravel()[:4]
+    // -> [0., 4., 8., 12.]
+    let x = Tensor::arange(0.0, 24.0, 1.0, DType::Float32).reshape([2, 3, 4]);
+    let t = x.permute(&[2, 0, 1]); // (4, 2, 3), not contiguous
+    for axis in [0, 1, 2, 3, -1, -4] {
+        let e = t.expand_dims(axis);
+        assert!(e.shares_storage(&x), "expand_dims({axis})");
+        assert_eq!(e.to_vec::<f32>(), t.to_vec::<f32>(), "expand_dims({axis})");
+    }
+    let e = t.expand_dims(1);
+    assert_eq!(e.dims(), [4, 1, 2, 3]);
+    assert_eq!(e.to_vec::<f32>()[..4], [0.0, 4.0, 8.0, 12.0]);
+    let s = e.squeeze(&[1]);
+    assert!(s.shares_storage(&x));
+    assert_eq!(s.dims(), [4, 2, 3]);
+    assert_eq!(s.to_vec::<f32>(), t.to_vec::<f32>());
+    // a stepped slice and a broadcast view
+    let stepped = x.slice(keen_tensor::s![.., 0..1, ..;2]); // (2, 1, 2)
+    let sq = stepped.squeeze(&[]);
+    assert!(sq.shares_storage(&x));
+    assert_eq!(sq.dims(), [2, 2]);
+    assert_eq!(sq.to_vec::<f32>(), [0.0, 2.0, 12.0, 14.0]);
+    let b = Tensor::from([1.0f32, 2.0]).broadcast_to([3, 1, 2]);
+    let bs = b.squeeze(&[-2]).expand_dims(0);
+    assert!(bs.shares_storage(&b));
+    assert_eq!(bs.dims(), [1, 3, 2]);
+    assert_eq!(bs.to_vec::<f32>(), [1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
+    // contiguous inputs stay contiguous
+    assert!(x.expand_dims(3).is_contiguous());
+    assert!(x.expand_dims(0).squeeze(&[]).is_contiguous());
+}
+
+#[test]
 fn matmul_of_views_and_vector_shapes() {
     // a = np.arange(6.).reshape(2, 3); a @ a.T == [[5, 14], [14, 50]]
     let a = Tensor::arange(0.0, 6.0, 1.0, DType::Float64).reshape([2, 3]);

@@ -93,7 +93,11 @@ fn matmul() {
     );
     assert_eq!(
         err(f32s(&[2, 2, 3]).try_matmul(&f32s(&[3, 3, 4]))),
-        "matmul: shapes (2,) and (3,) cannot be broadcast: axis 0 is 2 vs 3"
+        "matmul: batch dimensions (2,) and (3,) cannot be broadcast: lhs (2, 2, 3) vs rhs (3, 3, 4)"
+    );
+    assert_eq!(
+        err(f32s(&[2, 3, 5, 6]).try_matmul(&f32s(&[4, 3, 6, 7]))),
+        "matmul: batch dimensions (2, 3) and (4, 3) cannot be broadcast: lhs (2, 3, 5, 6) vs rhs (4, 3, 6, 7)"
     );
     assert_eq!(
         err(bools(&[2, 2]).try_matmul(&bools(&[2, 2]))),
@@ -146,6 +150,14 @@ fn binary_ops() {
     );
     assert_eq!(err(i32s(&[2]).try_div(0)), "div: integer division by zero");
     assert_eq!(
+        err(Tensor::from([2, 3]).try_pow(Tensor::from([2, -1]))),
+        "pow: integers to negative integer powers are not allowed (exponent -1)\n  hint: cast first, e.g. x.cast(DType::Float32)"
+    );
+    assert_eq!(
+        panics_here!(Tensor::from([2i64]).pow(-3i64)),
+        "pow: integers to negative integer powers are not allowed (exponent -3)\n  hint: cast first, e.g. x.cast(DType::Float32)"
+    );
+    assert_eq!(
         err(Tensor::try_where(&f32s(&[2]), &f32s(&[2]), &f32s(&[2]))),
         "where: condition must be bool, got float32"
     );
@@ -165,14 +177,21 @@ fn binary_ops() {
         err(i32s(&[2]).try_logical_not()),
         "logical_not: expected a bool tensor, got int32"
     );
-    // logical_and and logical_or have no try_ twins yet: their panics
+    assert_eq!(
+        err(f32s(&[2]).try_logical_and(&bools(&[2]))),
+        "logical_and: expected bool tensors, got float32 and bool"
+    );
+    assert_eq!(
+        err(bools(&[2]).try_logical_or(&bools(&[3]))),
+        "logical_or: shapes (2,) and (3,) cannot be broadcast: axis 0 is 2 vs 3"
+    );
     assert_eq!(
         panics_here!(f32s(&[2]).logical_and(&bools(&[2]))),
         "logical_and: expected bool tensors, got float32 and bool"
     );
     assert_eq!(
-        panics_here!(bools(&[2]).logical_or(&bools(&[3]))),
-        "logical_or: shapes (2,) and (3,) cannot be broadcast: axis 0 is 2 vs 3"
+        panics_here!(bools(&[2]).logical_or(&i32s(&[2]))),
+        "logical_or: expected bool tensors, got bool and int32"
     );
 }
 
@@ -252,6 +271,14 @@ fn creation_and_access() {
         x.try_item::<f32>().unwrap_err().to_string(),
         "item: tensor of shape (2, 3) has 6 elements, expected exactly one"
     );
+    assert_eq!(
+        x.try_to_ndarray::<u8>().unwrap_err().to_string(),
+        "view: tensor is float32, asked for uint8"
+    );
+    assert_eq!(
+        err(Tensor::try_from_slice(&[1u8, 2], [3])),
+        "from_vec: 2 values do not fill shape (3,) (3 elements)"
+    );
 }
 
 #[test]
@@ -306,14 +333,29 @@ fn movement() {
         err(f32s(&[2, 1]).try_squeeze(&[2])),
         "squeeze: axis 2 out of range for rank-2 tensor of shape (2, 1) (valid: -2..=1)"
     );
-    // no try_ twins yet: their panics
+    assert_eq!(
+        err(y.try_t()),
+        "t: expected a rank-2 tensor, got shape (2, 3, 4)"
+    );
     assert_eq!(
         panics_here!(y.t()),
         "t: expected a rank-2 tensor, got shape (2, 3, 4)"
     );
     assert_eq!(
+        err(y.try_expand_dims(4)),
+        "expand_dims: axis 4 out of range for a result of rank 4 (valid: -4..=3)"
+    );
+    assert_eq!(
+        err(y.try_expand_dims(-5)),
+        "expand_dims: axis -5 out of range for a result of rank 4 (valid: -4..=3)"
+    );
+    assert_eq!(
         panics_here!(y.expand_dims(4)),
         "expand_dims: axis 4 out of range for a result of rank 4 (valid: -4..=3)"
+    );
+    assert_eq!(
+        y.try_dim(-4).unwrap_err().to_string(),
+        "dim: axis -4 out of range for rank-3 tensor of shape (2, 3, 4) (valid: -3..=2)"
     );
     assert_eq!(
         panics_here!(y.dim(-4)),
@@ -347,6 +389,18 @@ fn reductions() {
     assert_eq!(
         err(i32s(&[2]).try_mean(&[], false)),
         "mean: expected a float tensor, got int32"
+    );
+    assert_eq!(
+        err(i32s(&[2]).try_var(&[], false)),
+        "var: expected a float tensor, got int32"
+    );
+    assert_eq!(
+        err(x.try_std(&[3], false)),
+        "std: axis 3 out of range for rank-3 tensor of shape (2, 3, 4) (valid: -3..=2)"
+    );
+    assert_eq!(
+        err(bools(&[2]).try_sum_all()),
+        "sum: not defined for bool tensors"
     );
     assert_eq!(
         err(f32s(&[2, 3]).try_sum_to_shape(&Shape::from([4, 3]))),
@@ -406,9 +460,39 @@ fn sizes_beyond_memory_are_errors() {
         "from_vec: shape (1099511627776, 1099511627776) has more elements than fit in memory"
     );
     assert_eq!(
-        panics_here!(Tensor::zeros(huge, DType::Float64)),
-        "full: shape (1099511627776, 1099511627776) has more elements than fit in memory"
+        err(Tensor::try_zeros(huge, DType::Float64)),
+        "zeros: shape (1099511627776, 1099511627776) has more elements than fit in memory"
     );
+    assert_eq!(
+        panics_here!(Tensor::zeros(huge, DType::Float64)),
+        "zeros: shape (1099511627776, 1099511627776) has more elements than fit in memory"
+    );
+    assert_eq!(
+        err(Tensor::try_ones([usize::MAX, 2], DType::UInt8)),
+        "ones: shape (18446744073709551615, 2) has more elements than fit in memory"
+    );
+    assert_eq!(
+        panics_here!(Tensor::ones([usize::MAX, 2], DType::UInt8)),
+        "ones: shape (18446744073709551615, 2) has more elements than fit in memory"
+    );
+    assert_eq!(
+        err(Tensor::try_eye(1 << 32, DType::Float32)),
+        "eye: shape (4294967296, 4294967296) has more elements than fit in memory"
+    );
+    assert_eq!(
+        panics_here!(Tensor::eye(1 << 32, DType::Float32)),
+        "eye: shape (4294967296, 4294967296) has more elements than fit in memory"
+    );
+    assert_eq!(
+        err(Tensor::try_linspace(0.0, 1.0, 1 << 50, DType::Float32)),
+        "linspace: shape (1125899906842624,) has 1125899906842624 elements, more than fit in memory"
+    );
+    assert_eq!(
+        panics_here!(Tensor::linspace(0.0, 1.0, usize::MAX, DType::Float64)),
+        "linspace: shape (18446744073709551615,) has more elements than fit in memory"
+    );
+    let e = Tensor::try_linspace(0.0, 1.0, 1 << 50, DType::Float32).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Overflow);
     // a matmul whose result would not fit
     let a = Tensor::scalar(1.0f32).broadcast_to([1 << 40, 1]);
     let b = Tensor::scalar(1.0f32).broadcast_to([1, 1 << 40]);
@@ -416,18 +500,163 @@ fn sizes_beyond_memory_are_errors() {
         err(a.try_matmul(&b)),
         "matmul: shape (1099511627776, 1099511627776) has more elements than fit in memory"
     );
+    // a matmul whose broadcast operand would not: (2^20, 2^20) @ (2^10, 2^20, 1)
+    let a = Tensor::scalar(1.0f32).broadcast_to([1 << 20, 1 << 20]);
+    let b = Tensor::scalar(1.0f32).broadcast_to([1 << 10, 1 << 20, 1]);
+    assert_eq!(
+        err(a.try_matmul(&b)),
+        "matmul: shape (1024, 1048576, 1048576) has 1125899906842624 elements, more than fit in memory"
+    );
+    // resizing or upsampling to sizes beyond memory
+    let img = f32s(&[1, 2, 2, 1]);
+    assert_eq!(
+        err(img.try_resize(
+            [1 << 30, 1 << 30],
+            keen_tensor::ops::resize::Interpolation::Nearest
+        )),
+        "resize: shape (1, 1073741824, 1073741824, 1) has 1152921504606846976 elements, more than fit in memory"
+    );
+    assert_eq!(
+        err(img.try_upsample2d(
+            [usize::MAX, 1],
+            keen_tensor::ops::resize::Interpolation::Nearest
+        )),
+        "upsample2d: upsampling (1, 2, 2, 1) by (18446744073709551615, 1) gives sides that overflow"
+    );
 }
 
 #[test]
-#[ignore = "bug: elementwise ops on a broadcast view of more than usize::MAX elements overflow \
-            in Shape::numel (a panic in debug builds, a wrapped size of 0 in release) instead \
-            of returning an Overflow error"]
+fn results_larger_than_memory_are_errors() {
+    // 2^45 float64 elements are within the element limit but are 256 TiB, more than any
+    // allocator grants (it is more than the 47-bit address space).
+    let n = 1usize << 45;
+    let msg = |op: &str, dtype: &str| {
+        format!("{op}: cannot allocate 281474976710656 bytes for a {dtype} tensor of shape (35184372088832,)")
+    };
+    let e = Tensor::try_zeros([n], DType::Float64).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Overflow);
+    assert_eq!(e.to_string(), msg("zeros", "float64"));
+    assert_eq!(
+        panics_here!(Tensor::full([n], 2.0, DType::Int64)),
+        msg("full", "int64")
+    );
+    assert_eq!(
+        err(Tensor::try_linspace(0.0, 1.0, n, DType::Float64)),
+        msg("linspace", "float64")
+    );
+    let v = Tensor::scalar(1.0f64).broadcast_to([n]);
+    assert_eq!(err(v.try_exp()), msg("exp", "float64"));
+    assert_eq!(err(v.try_neg()), msg("neg", "float64"));
+    assert_eq!(err(v.try_add(1.0)), msg("add", "float64"));
+    assert_eq!(err(v.try_cast(DType::Int64)), msg("cast", "int64"));
+    assert_eq!(
+        err(Tensor::try_where(
+            &Tensor::scalar(true).broadcast_to([n]),
+            &v,
+            &v
+        )),
+        msg("where", "float64")
+    );
+    assert_eq!(panics_here!(&v * 2.0), msg("mul", "float64"));
+    assert_eq!(
+        err(Tensor::try_zeros_like(&v)),
+        msg("zeros_like", "float64")
+    );
+    assert_eq!(
+        err(Tensor::try_full_like(
+            &Tensor::scalar(1.0f32).broadcast_to([2, n]),
+            1.0
+        )),
+        "full_like: cannot allocate 281474976710656 bytes for a float32 tensor of shape (2, 35184372088832)"
+    );
+}
+
+#[test]
+fn empty_shapes_whose_strides_would_overflow_are_errors() {
+    // np.empty((0, 2**40, 2**40)) -> ValueError: array is too big
+    let big = [0, 1 << 40, 1 << 40];
+    let e = Tensor::try_zeros(big, DType::Float32).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Overflow);
+    assert_eq!(
+        e.to_string(),
+        "zeros: shape (0, 1099511627776, 1099511627776) is too large to lay out, although it has no elements"
+    );
+    assert_eq!(
+        err(f32s(&[0]).try_reshape(&[0, 1 << 40, 1 << 40])),
+        "reshape: shape (0, 1099511627776, 1099511627776) is too large to lay out, although it has no elements"
+    );
+    // empty shapes that can be laid out are fine, however large their other sizes
+    assert_eq!(f32s(&[0, 1 << 40]).numel(), 0);
+    assert_eq!(f32s(&[0]).reshape([1 << 30, 0]).dims(), [1 << 30, 0]);
+}
+
+#[test]
+fn reshape_counts_elements_without_overflow() {
+    let x = f32s(&[4, 6]);
+    let e = x.try_reshape(&[1 << 40, 1 << 40, -1]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Shape);
+    assert_eq!(
+        e.to_string(),
+        "reshape: cannot reshape (4, 6) (24 elements) into (1099511627776, 1099511627776, -1)"
+    );
+    assert_eq!(
+        err(x.try_reshape(&[isize::MAX, 2])),
+        "reshape: cannot reshape (4, 6) (24 elements) into (9223372036854775807, 2)"
+    );
+}
+
+#[test]
+fn broadcast_views_beyond_memory_are_errors() {
+    // A view costs no memory, but its element count must still be a usize every op can use.
+    let one = Tensor::scalar(1.0f32);
+    let e = one.try_broadcast_to([1 << 40, 1 << 40]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Overflow);
+    assert_eq!(
+        e.to_string(),
+        "broadcast_to: shape (1099511627776, 1099511627776) has more elements than fit in memory"
+    );
+    assert_eq!(
+        panics_here!(one.broadcast_to([usize::MAX, usize::MAX])),
+        "broadcast_to: shape (18446744073709551615, 18446744073709551615) has more elements than fit in memory"
+    );
+    assert_eq!(
+        err(one.try_broadcast_to([1 << 25, 1 << 25])),
+        "broadcast_to: shape (33554432, 33554432) has 1125899906842624 elements, more than fit in memory"
+    );
+}
+
+#[test]
 fn elementwise_on_huge_broadcast_views_is_an_error() {
-    let v = Tensor::scalar(1.0f32).broadcast_to([1 << 40, 1 << 40]);
-    let r = catch_unwind(AssertUnwindSafe(|| v.try_add(1.0).map(|t| t.numel())));
+    // Two views that each fit, whose broadcast does not: every elementwise op must say so
+    // instead of overflowing the element count.
+    let col = Tensor::scalar(1.0f32).broadcast_to([1 << 40, 1]);
+    let row = Tensor::scalar(1.0f32).broadcast_to([1, 1 << 40]);
+    let r = catch_unwind(AssertUnwindSafe(|| col.try_add(&row).map(|t| t.numel())));
     assert!(matches!(r, Ok(Err(_))), "{r:?}");
-    let r = catch_unwind(AssertUnwindSafe(|| v.try_exp().map(|t| t.numel())));
-    assert!(matches!(r, Ok(Err(_))), "{r:?}");
+    let msg = |op: &str| {
+        format!("{op}: shape (1099511627776, 1099511627776) has more elements than fit in memory")
+    };
+    for (op, r) in [
+        ("add", col.try_add(&row)),
+        ("sub", col.try_sub(&row)),
+        ("mul", col.try_mul(&row)),
+        ("div", col.try_div(&row)),
+        ("rem", col.try_rem(&row)),
+        ("pow", col.try_pow(&row)),
+        ("maximum", col.try_maximum(&row)),
+        ("minimum", col.try_minimum(&row)),
+        ("eq", col.try_eq(&row)),
+        ("lt", col.try_lt(&row)),
+    ] {
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Overflow);
+        assert_eq!(e.to_string(), msg(op));
+    }
+    let bc = Tensor::scalar(true).broadcast_to([1 << 40, 1]);
+    let br = Tensor::scalar(false).broadcast_to([1, 1 << 40]);
+    assert_eq!(err(bc.try_logical_and(&br)), msg("logical_and"));
+    assert_eq!(err(Tensor::try_where(&bc, &col, &row)), msg("where"));
+    assert_eq!(panics_here!(&col + &row), msg("add"));
 }
 
 #[test]

@@ -72,6 +72,7 @@ where
     F: ArithKernel,
 {
     let shape = check(op, a, b)?;
+    shape.checked_alloc(op, a.dtype())?;
     crate::dispatch_num!(a.dtype(), op, T, {
         Ok(elementwise::binary::<T, T>(a, b, &shape, |x, y| {
             F::apply(&kernel, x, y)
@@ -375,6 +376,7 @@ impl Tensor {
         }
         let ab = check("where", a, b)?;
         let shape = broadcast_shapes("where", cond.shape(), &ab)?;
+        shape.checked_alloc("where", a.dtype())?;
         let cond_b = cond.try_broadcast_to(&shape)?;
         let a_b = a.try_broadcast_to(&shape)?;
         let b_b = b.try_broadcast_to(&shape)?;
@@ -526,6 +528,7 @@ macro_rules! comparison {
             pub fn $try_name(&self, rhs: impl Operand) -> Result<Tensor> {
                 let rhs = rhs.to_operand(self);
                 let shape = check($op, self, &rhs)?;
+                shape.checked_alloc($op, DType::Bool)?;
                 Ok(crate::dispatch_all!(self.dtype(), T, {
                     elementwise::binary::<T, bool>(self, &rhs, &shape, |$x, $y| $e)
                 }))
@@ -591,6 +594,7 @@ fn logical(
         );
     }
     let shape = broadcast_shapes(op, a.shape(), b.shape())?;
+    shape.checked_alloc(op, DType::Bool)?;
     Ok(elementwise::binary::<bool, bool>(a, b, &shape, f))
 }
 
@@ -639,6 +643,7 @@ impl Tensor {
                 self.dtype()
             );
         }
+        self.shape().checked_alloc("logical_not", DType::Bool)?;
         Ok(elementwise::unary::<bool, bool>(self, |a| !a))
     }
 }

@@ -102,7 +102,7 @@ impl Tensor {
         let a = normalize_axis(op, axis, self.shape())?;
         let pos = positions(op, indices, a, self.dims()[a])?;
         let shape = replace_axis(self.dims(), a, indices.dims());
-        shape.checked_numel(op)?;
+        shape.checked_alloc(op, self.dtype())?;
         let out = crate::dispatch_all!(self.dtype(), T, {
             index_select_kernel::<T>(self, a, &pos, shape)
         });
@@ -478,7 +478,7 @@ impl Tensor {
         let mut dims = self.dims().to_vec();
         dims.push(depth);
         let shape = Shape::from(dims);
-        let n = shape.checked_numel("one_hot")?;
+        let n = shape.checked_alloc("one_hot", dtype)?;
         for &i in &raw {
             if i < 0 || i as u64 >= depth as u64 {
                 crate::bail!(

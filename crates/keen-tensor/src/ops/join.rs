@@ -86,7 +86,7 @@ impl Tensor {
         let mut dims = first.dims().to_vec();
         dims[a] = total;
         let shape = Shape::from(dims);
-        shape.checked_numel("concat")?;
+        shape.checked_alloc("concat", first.dtype())?;
         let out = if xs.len() == 1 {
             // A fresh value (not a clone sharing the input's id), so the tape sees an op.
             first.with_layout(first.layout().clone())

@@ -1,6 +1,6 @@
 //! Matrix multiplication with NumPy semantics: batched, broadcast, and vector cases.
 
-use crate::error::{or_panic, Result};
+use crate::error::{or_panic, ErrorKind, Result};
 use crate::kernels::gemm::{GemmElem, Mat};
 use crate::record::{record, Backward};
 use crate::shape::{broadcast_shapes, Shape};
@@ -22,7 +22,9 @@ impl Tensor {
     /// assert_eq!(a.matmul(&b).to_vec::<f32>(), [17.0, 39.0]);
     /// ```
     /// # Panics
-    /// `matmul: inner dimensions differ: lhs (2, 3) vs rhs (4, 5)`.
+    /// `matmul: inner dimensions differ: lhs (2, 3) vs rhs (4, 5)`, or batch axes that do not
+    /// broadcast: `matmul: batch dimensions (2, 3) and (4, 3) cannot be broadcast: lhs
+    /// (2, 3, 5, 6) vs rhs (4, 3, 6, 7)`.
     #[track_caller]
     pub fn matmul(&self, rhs: &Tensor) -> Tensor {
         or_panic(self.try_matmul(rhs))
@@ -89,11 +91,22 @@ impl Tensor {
         let (ra, rb) = (self.rank(), rhs.rank());
         let (m, k) = (self.dims()[ra - 2], self.dims()[ra - 1]);
         let n = rhs.dims()[rb - 1];
-        let batch = broadcast_shapes(
-            "matmul",
-            &Shape::new(&self.dims()[..ra - 2]),
-            &Shape::new(&rhs.dims()[..rb - 2]),
-        )?;
+        let (batch_a, batch_b) = (
+            Shape::new(&self.dims()[..ra - 2]),
+            Shape::new(&rhs.dims()[..rb - 2]),
+        );
+        // Not `broadcast_shapes`' message: the batch shapes alone would hide which operand is
+        // which and where the matrix axes went.
+        let batch = match broadcast_shapes("matmul", &batch_a, &batch_b) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::Shape => crate::bail!(
+                Shape,
+                "matmul: batch dimensions {batch_a} and {batch_b} cannot be broadcast: lhs {} vs rhs {}",
+                self.shape(),
+                rhs.shape()
+            ),
+            Err(e) => return Err(e),
+        };
         let mut a_dims = batch.dims().to_vec();
         a_dims.extend([m, k]);
         let mut b_dims = batch.dims().to_vec();
@@ -101,9 +114,13 @@ impl Tensor {
         let mut o_dims = batch.dims().to_vec();
         o_dims.extend([m, n]);
         let out_shape = Shape::from(o_dims);
-        out_shape.checked_numel("matmul")?;
-        let a = crate::record::without_recording(|| self.broadcast_to(Shape::from(a_dims)));
-        let b = crate::record::without_recording(|| rhs.broadcast_to(Shape::from(b_dims)));
+        out_shape.checked_alloc("matmul", self.dtype())?;
+        let (a_shape, b_shape) = (Shape::from(a_dims), Shape::from(b_dims));
+        // The broadcast operands are views, but their sizes must still be representable.
+        a_shape.checked_numel("matmul")?;
+        b_shape.checked_numel("matmul")?;
+        let a = crate::record::without_recording(|| self.try_broadcast_to(a_shape))?;
+        let b = crate::record::without_recording(|| rhs.try_broadcast_to(b_shape))?;
         let out = crate::dispatch_num!(self.dtype(), "matmul", T, {
             batched::<T>(&a, &b, m, n, k, &batch, out_shape)
         });

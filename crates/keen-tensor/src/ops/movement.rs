@@ -34,6 +34,9 @@ impl Tensor {
     #[track_caller]
     pub fn try_reshape(&self, dims: &[isize]) -> Result<Tensor> {
         let shape = infer_shape(self, dims)?;
+        // An empty tensor reshapes into any shape with a zero in it, even one whose other
+        // sizes could not be laid out.
+        shape.checked_numel("reshape")?;
         Ok(self.reshape_to(shape))
     }
 
@@ -131,19 +134,38 @@ impl Tensor {
         self.try_permute(&perm)
     }
 
-    /// The matrix transpose of a rank-2 tensor, `.t()` as in PyTorch.
+    /// The matrix transpose of a rank-2 tensor, `.t()` as in PyTorch (a view).
+    ///
+    /// # Panics
+    /// `t: expected a rank-2 tensor, got shape (2, 3, 4)`.
     #[track_caller]
     pub fn t(&self) -> Tensor {
+        or_panic(self.try_t())
+    }
+
+    /// Fallible [`t`](Self::t).
+    #[track_caller]
+    pub fn try_t(&self) -> Result<Tensor> {
         if self.rank() != 2 {
-            panic!("t: expected a rank-2 tensor, got shape {}", self.shape());
+            crate::bail!(
+                Shape,
+                "t: expected a rank-2 tensor, got shape {}",
+                self.shape()
+            );
         }
-        self.transpose(0, 1)
+        self.try_transpose(0, 1)
     }
 
     /// Broadcasts to `shape` following NumPy's rules, as a view with zero strides.
     ///
+    /// ```
+    /// # use keen_tensor::Tensor;
+    /// let x = Tensor::from([[1], [2]]).broadcast_to([3, 2, 4]);
+    /// assert_eq!(x.dims(), [3, 2, 4]);
+    /// ```
     /// # Panics
-    /// `broadcast_to: cannot broadcast (3, 2) to (4, 3): axis 1 is 2 vs 3`.
+    /// `broadcast_to: cannot broadcast (3, 2) to (4, 3): axis 0 is 3 vs 4`, and on a target
+    /// shape with more elements than fit in memory (a view that large could not be used).
     #[track_caller]
     pub fn broadcast_to(&self, shape: impl Into<Shape>) -> Tensor {
         or_panic(self.try_broadcast_to(shape))
@@ -156,6 +178,7 @@ impl Tensor {
         if &shape == self.shape() {
             return Ok(self.clone());
         }
+        shape.checked_numel("broadcast_to")?;
         let l = self.layout();
         let (r, sr) = (shape.rank(), l.shape.rank());
         if sr > r {
@@ -193,24 +216,53 @@ impl Tensor {
         Ok(out)
     }
 
-    /// Inserts a size-1 axis at `axis` (negative counts from the end of the result).
+    /// Inserts a size-1 axis at `axis` (negative counts from the end of the result). Always a
+    /// view, also of a non-contiguous tensor.
+    ///
+    /// ```
+    /// # use keen_tensor::Tensor;
+    /// let x = Tensor::from([[1, 2, 3], [4, 5, 6]]);
+    /// assert_eq!(x.expand_dims(1).dims(), [2, 1, 3]);
+    /// assert_eq!(x.t().expand_dims(-1).dims(), [3, 2, 1]);
+    /// ```
+    /// # Panics
+    /// `expand_dims: axis 4 out of range for a result of rank 4 (valid: -4..=3)`.
     #[track_caller]
     pub fn expand_dims(&self, axis: isize) -> Tensor {
+        or_panic(self.try_expand_dims(axis))
+    }
+
+    /// Fallible [`expand_dims`](Self::expand_dims).
+    #[track_caller]
+    pub fn try_expand_dims(&self, axis: isize) -> Result<Tensor> {
         let r = self.rank() as isize + 1;
         let a = if axis < 0 { axis + r } else { axis };
         if a < 0 || a >= r {
-            panic!(
+            crate::bail!(
+                Axis,
                 "expand_dims: axis {axis} out of range for a result of rank {r} (valid: {}..={})",
                 -r,
                 r - 1
             );
         }
-        let mut d: Vec<usize> = self.dims().to_vec();
-        d.insert(a as usize, 1);
-        self.reshape_to(Shape::from(d))
+        let a = a as usize;
+        let l = self.layout();
+        let mut dims = l.shape.0.clone();
+        let mut strides = l.strides.clone();
+        // Any stride describes a size-1 axis; the one a row-major layout would give keeps
+        // contiguous tensors looking contiguous to kernels that read strides.
+        let stride = if a < dims.len() {
+            strides[a] * dims[a] as isize
+        } else {
+            1
+        };
+        dims.insert(a, 1);
+        strides.insert(a, stride);
+        Ok(self.axes_view(Shape(dims), strides))
     }
 
     /// Removes size-1 axes: all of them when `axes` is empty, else exactly those listed.
+    /// Always a view, also of a non-contiguous tensor.
     ///
     /// # Panics
     /// `squeeze: axis 0 of shape (2, 1) has size 2, not 1`.
@@ -240,14 +292,34 @@ impl Tensor {
             }
             drop[i] = true;
         }
-        let d: Vec<usize> = self
-            .dims()
-            .iter()
-            .zip(&drop)
-            .filter(|(_, x)| !**x)
-            .map(|(&d, _)| d)
+        let l = self.layout();
+        let keep = |i: &usize| !drop[*i];
+        let dims = (0..self.rank())
+            .filter(keep)
+            .map(|i| l.shape.0[i])
             .collect();
-        Ok(self.reshape_to(Shape::from(d)))
+        let strides = (0..self.rank())
+            .filter(keep)
+            .map(|i| l.strides[i])
+            .collect();
+        Ok(self.axes_view(Shape(dims), strides))
+    }
+
+    /// A view with size-1 axes inserted or removed (same elements, same order), recorded as a
+    /// reshape so its gradient is the gradient reshaped back.
+    fn axes_view(&self, shape: Shape, strides: SmallVec<[isize; 6]>) -> Tensor {
+        if &shape == self.shape() {
+            return self.clone();
+        }
+        let out = self.with_layout(Layout {
+            shape,
+            strides,
+            offset: self.layout().offset,
+        });
+        record(&[self], &out, || ReshapeBackward {
+            shape: self.shape().clone(),
+        });
+        out
     }
 }
 

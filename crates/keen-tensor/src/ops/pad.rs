@@ -56,7 +56,7 @@ impl Tensor {
             });
         }
         let shape = Shape::from(dims);
-        shape.checked_numel("pad")?;
+        shape.checked_alloc("pad", self.dtype())?;
         Ok(self.place(&shape, spec, value))
     }
 
@@ -170,7 +170,7 @@ impl Tensor {
         let spread: Vec<usize> = dims.iter().flat_map(|&d| [1, d]).collect();
         let big: Vec<usize> = dims.iter().zip(&r).flat_map(|(&d, &k)| [k, d]).collect();
         let out: Vec<usize> = dims.iter().zip(&r).map(|(&d, &k)| d * k).collect();
-        Shape::from(big.clone()).checked_numel("tile")?;
+        Shape::from(big.clone()).checked_alloc("tile", self.dtype())?;
         Ok(self
             .reshape_to(Shape::from(spread))
             .try_broadcast_to(Shape::from(big))?
@@ -203,7 +203,7 @@ impl Tensor {
         big[a + 1] = repeats;
         let mut out = self.dims().to_vec();
         out[a] *= repeats;
-        Shape::from(big.clone()).checked_numel("repeat")?;
+        Shape::from(big.clone()).checked_alloc("repeat", self.dtype())?;
         Ok(self
             .reshape_to(Shape::from(spread))
             .try_broadcast_to(Shape::from(big))?

@@ -182,6 +182,7 @@ impl Generator {
     ///
     /// # Panics
     /// `below: n must be positive`.
+    #[track_caller]
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "below: n must be positive");
         ((self.next_u64() as u128 * n as u128) >> 64) as u64
@@ -327,6 +328,7 @@ fn normal_fill(
 ) -> Result<Tensor> {
     shape.checked_numel(op)?;
     expect_float_dtype(op, dtype)?;
+    shape.checked_alloc(op, dtype)?;
     if !(std >= 0.0 && std.is_finite() && mean.is_finite()) {
         crate::bail!(
             Argument,
@@ -411,6 +413,7 @@ impl Tensor {
         if !(low.is_finite() && high.is_finite()) {
             crate::bail!(Argument, "{op}: bounds must be finite, got [{low}, {high})");
         }
+        shape.checked_alloc(op, dtype)?;
         if dtype.is_float() {
             if low > high {
                 crate::bail!(Argument, "{op}: low {low} must not exceed high {high}");
@@ -619,6 +622,7 @@ impl Tensor {
                 "bernoulli: probability must be in [0, 1], got {p}"
             );
         }
+        shape.checked_alloc("bernoulli", dtype)?;
         Ok(crate::dispatch_all!(dtype, T, {
             fill(g, shape, move |g, i| {
                 if unit_f64(g.block(i, 0)) < p {
@@ -751,7 +755,7 @@ impl Tensor {
     /// Fallible [`random_permutation_with`](Self::random_permutation_with).
     pub fn try_random_permutation_with(n: usize, g: &mut Generator) -> Result<Tensor> {
         let shape = Shape::new(&[n]);
-        shape.checked_numel("random_permutation")?;
+        shape.checked_alloc("random_permutation", DType::Int64)?;
         Ok(Tensor::from_vec_unchecked(permutation(n, g), shape))
     }
 

@@ -117,7 +117,12 @@ impl Tensor {
     /// Sum of all elements, as a scalar tensor.
     #[track_caller]
     pub fn sum_all(&self) -> Tensor {
-        self.sum(&[], false)
+        or_panic(self.try_sum_all())
+    }
+
+    /// Fallible [`sum_all`](Self::sum_all).
+    pub fn try_sum_all(&self) -> Result<Tensor> {
+        self.try_sum(&[], false)
     }
 
     /// Sums a broadcast gradient back down to `shape`: leading axes and axes where `shape` has
@@ -361,7 +366,12 @@ impl Tensor {
     /// On axes out of range, or `var: expected a float tensor, got int32`.
     #[track_caller]
     pub fn var(&self, axes: &[isize], keepdims: bool) -> Tensor {
-        or_panic(self.try_var_ddof(axes, keepdims, 0))
+        or_panic(self.try_var(axes, keepdims))
+    }
+
+    /// Fallible [`var`](Self::var).
+    pub fn try_var(&self, axes: &[isize], keepdims: bool) -> Result<Tensor> {
+        self.try_var_ddof(axes, keepdims, 0)
     }
 
     /// Variance with `ddof` "delta degrees of freedom": `sum((x - mean(x))²) / (n - ddof)`, as
@@ -401,7 +411,12 @@ impl Tensor {
     /// On axes out of range, or `std: expected a float tensor, got int32`.
     #[track_caller]
     pub fn std(&self, axes: &[isize], keepdims: bool) -> Tensor {
-        or_panic(self.try_std_ddof(axes, keepdims, 0))
+        or_panic(self.try_std(axes, keepdims))
+    }
+
+    /// Fallible [`std`](Self::std).
+    pub fn try_std(&self, axes: &[isize], keepdims: bool) -> Result<Tensor> {
+        self.try_std_ddof(axes, keepdims, 0)
     }
 
     /// Standard deviation with `ddof` delta degrees of freedom: `sqrt(var_ddof(x, ddof))`.

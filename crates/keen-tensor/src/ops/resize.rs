@@ -9,6 +9,7 @@ use super::conv::Pair;
 use super::pool::resample;
 use crate::error::{or_panic, Result};
 use crate::kernels::pool::AxisMap;
+use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
@@ -88,7 +89,9 @@ impl Tensor {
     #[track_caller]
     pub fn try_resize(&self, size: [usize; 2], method: Interpolation) -> Result<Tensor> {
         let op = "resize";
-        let [_, h, w, _] = super::conv::nhwc(op, self)?;
+        let [n, h, w, c] = super::conv::nhwc(op, self)?;
+        // Before the axis maps, which are as long as the output's sides.
+        Shape::new(&[n, size[0], size[1], c]).checked_numel(op)?;
         if (h == 0 && size[0] > 0) || (w == 0 && size[1] > 0) {
             crate::bail!(
                 Shape,
@@ -127,6 +130,14 @@ impl Tensor {
         let op = "upsample2d";
         let [_, h, w, _] = super::conv::nhwc(op, self)?;
         super::conv::positive(op, "size", size)?;
-        self.try_resize([h * size[0], w * size[1]], method)
+        let (Some(oh), Some(ow)) = (h.checked_mul(size[0]), w.checked_mul(size[1])) else {
+            crate::bail!(
+                Overflow,
+                "{op}: upsampling {} by {} gives sides that overflow",
+                self.shape(),
+                Pair(size)
+            );
+        };
+        self.try_resize([oh, ow], method)
     }
 }

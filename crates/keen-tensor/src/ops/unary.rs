@@ -13,6 +13,7 @@ use crate::tensor::Tensor;
 /// Applies a float kernel, naming `op` in the dtype error.
 fn float_map(op: &str, x: &Tensor, f: impl FloatFn) -> Result<Tensor> {
     crate::dispatch_float!(x.dtype(), op, T, {
+        x.shape().checked_alloc(op, x.dtype())?;
         Ok(elementwise::unary::<T, T>(x, |v| f.apply(v)))
     })
 }
@@ -234,6 +235,7 @@ impl Tensor {
     /// Fallible [`neg`](Self::neg).
     #[track_caller]
     pub fn try_neg(&self) -> Result<Tensor> {
+        self.shape().checked_alloc("neg", self.dtype())?;
         let out = crate::dispatch_num!(self.dtype(), "neg", T, {
             elementwise::unary::<T, T>(self, |v| v.wrapping_neg())
         });
@@ -250,6 +252,7 @@ impl Tensor {
     /// Fallible [`abs`](Self::abs).
     #[track_caller]
     pub fn try_abs(&self) -> Result<Tensor> {
+        self.shape().checked_alloc("abs", self.dtype())?;
         let out = crate::dispatch_num!(self.dtype(), "abs", T, {
             // abs(MIN) wraps to MIN, as NumPy's.
             elementwise::unary::<T, T>(self, |v| if v < T::zero() { v.wrapping_neg() } else { v })
@@ -267,6 +270,7 @@ impl Tensor {
     /// Fallible [`sign`](Self::sign).
     #[track_caller]
     pub fn try_sign(&self) -> Result<Tensor> {
+        self.shape().checked_alloc("sign", self.dtype())?;
         let out = crate::dispatch_num!(self.dtype(), "sign", T, {
             elementwise::unary::<T, T>(self, |v| {
                 if v > T::zero() {
@@ -291,6 +295,7 @@ impl Tensor {
     /// Fallible [`square`](Self::square).
     #[track_caller]
     pub fn try_square(&self) -> Result<Tensor> {
+        self.shape().checked_alloc("square", self.dtype())?;
         let out = crate::dispatch_num!(self.dtype(), "square", T, {
             elementwise::unary::<T, T>(self, |v| v.wrapping_mul(v))
         });
@@ -350,6 +355,7 @@ impl Tensor {
         if min > max {
             crate::bail!(Argument, "clip: min {min} is greater than max {max}");
         }
+        self.shape().checked_alloc("clip", self.dtype())?;
         let out = crate::dispatch_num!(self.dtype(), "clip", T, {
             let (lo, hi) = (T::from_f64(min), T::from_f64(max));
             elementwise::unary::<T, T>(self, |v| {
