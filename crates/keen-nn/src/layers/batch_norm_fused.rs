@@ -1,5 +1,5 @@
-//! Training-mode batch normalisation over the last axis as one recorded op, with hand-written
-//! single-pass kernels.
+//! Batch normalisation over the last axis as one recorded op (training and inference), with
+//! hand-written single-pass kernels.
 //!
 //! Composed from tensor ops, a training step of `BatchNormalization` reads or writes the full
 //! activation about five times forward and fifteen times backward (the moments, the affine map,
@@ -40,10 +40,11 @@ fn channel_sums<T: Float>(a: &[T], b: Option<&[T]>, c: usize) -> (Vec<f64>, Vec<
         let b_rows = b.map(|b| &b[i * chunk..i * chunk + a_rows.len()]);
         for (r, row) in a_rows.chunks_exact(c).enumerate() {
             let other = b_rows.map(|b| &b[r * c..(r + 1) * c]).unwrap_or(row);
-            for ch in 0..c {
-                let (u, v) = (row[ch].to_f64(), other[ch].to_f64());
-                s[ch] += u;
-                p[ch] += u * v;
+            // Zipped iterators, not indexing: no bounds checks, so the loop vectorises.
+            for (((s, p), &u), &v) in s.iter_mut().zip(p.iter_mut()).zip(row).zip(other) {
+                let (u, v) = (u.to_f64(), v.to_f64());
+                *s += u;
+                *p += u * v;
             }
         }
         (s, p)
@@ -86,15 +87,18 @@ fn affine<T: Float>(x: &[T], k: &[f64], y: Option<(&[T], &[f64])>, c0: &[f64]) -
                     .zip(xs.chunks_exact(c))
                     .zip(ys.chunks_exact(c))
                 {
-                    for ch in 0..c {
-                        o[ch] = x[ch] * k[ch] + y[ch] * a[ch] + c0[ch];
+                    let coef = k.iter().zip(a).zip(&c0);
+                    for ((o, (&x, &y)), ((&k, &a), &c0)) in
+                        o.iter_mut().zip(x.iter().zip(y)).zip(coef)
+                    {
+                        *o = x * k + y * a + c0;
                     }
                 }
             }
             _ => {
                 for (o, x) in o.chunks_exact_mut(c).zip(xs.chunks_exact(c)) {
-                    for ch in 0..c {
-                        o[ch] = x[ch] * k[ch] + c0[ch];
+                    for ((o, &x), (&k, &c0)) in o.iter_mut().zip(x).zip(k.iter().zip(&c0)) {
+                        *o = x * k + c0;
                     }
                 }
             }
