@@ -87,7 +87,9 @@ impl Generator {
     /// Images `(n, 28, 28, 1)` in `[-1, 1]` from noise `(n, 100)`. `training` selects batch
     /// statistics (and updates the moving ones) in the batch norms.
     pub fn call(&self, noise: &Tensor, training: bool) -> Tensor {
-        let x = self.leaky.call(&self.bn0.call(&self.fc.call(noise), training));
+        let x = self
+            .leaky
+            .call(&self.bn0.call(&self.fc.call(noise), training));
         let x = x.reshape([-1, 7, 7, 64]);
         let x = self
             .leaky

@@ -54,7 +54,10 @@ fn steps_train_both_models() {
     // The discriminator learns to tell this easy real batch from the fakes.
     let losses: Vec<_> = (0..8).map(|_| gan.train_step(&real)).collect();
     for l in &losses {
-        assert!(l.generator.is_finite() && l.discriminator.is_finite(), "{l:?}");
+        assert!(
+            l.generator.is_finite() && l.discriminator.is_finite(),
+            "{l:?}"
+        );
     }
     let first = losses[0].discriminator;
     let last = losses[losses.len() - 1].discriminator;

@@ -15,6 +15,7 @@ pub use keen_nn::{fit, losses, metrics};
 pub use keen_optim as optim;
 pub use keen_tape as tape;
 pub use keen_tensor as tensor;
+pub use keen_zoo as zoo;
 
 /// The names a training script needs.
 pub mod prelude {

@@ -1,0 +1,342 @@
+//! DCGAN generating MNIST digits (keen-zoo's `dcgan`), the eager way: two models, two tapes,
+//! two Adam optimizers. See `examples/dcgan/README.md`.
+//!
+//! ```text
+//! cargo run --release -p keen --example dcgan                 # the default run (~15 min, 2 cores)
+//! cargo run --release -p keen --example dcgan -- --epochs 30  # more epochs, resuming from out/dcgan
+//! cargo run --release -p keen --example dcgan -- --quick      # a few steps on a small subset
+//! ```
+//!
+//! Writes to `--out` (default `out/dcgan`): `epoch-NNN.png` (a 5×5 grid from a fixed noise after
+//! each epoch), `losses.csv` (both losses per step), `losses.png` (their curves) and
+//! `checkpoints/ckpt-<epoch>.keen` (the whole training state; a rerun resumes from the latest).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use keen::prelude::*;
+use keen::zoo::dcgan::{Dcgan, BATCH_SIZE, IMAGE_SIZE, NOISE_DIM};
+use keen_data::datasets::{self, mnist, Split};
+use keen_data::Dataset;
+use keen_tape::checkpoint::{latest_checkpoint, load_state, save_checkpoint};
+use keen_tensor::ops::random::set_seed;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Epochs of the default run: sized to finish within ~15 minutes on 2 loaded cores (README).
+const DEFAULT_EPOCHS: usize = 3;
+/// Training images of the default run (all of MNIST's 60,000).
+const DEFAULT_IMAGES: usize = 60_000;
+
+struct Args {
+    epochs: usize,
+    images: usize,
+    seed: u64,
+    quick: bool,
+    out: PathBuf,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: dcgan [--epochs N] [--images N] [--seed S] [--quick] [--out DIR]\n\
+         \x20 --epochs N   train until N epochs are done, resuming from DIR (default {DEFAULT_EPOCHS})\n\
+         \x20 --images N   train on the first N MNIST images (default {DEFAULT_IMAGES})\n\
+         \x20 --seed S     seed of the weights, noise, shuffling and dropout (default 7777, the post's)\n\
+         \x20 --quick      a few steps on 512 images, 1 epoch, into out/dcgan-quick: a smoke run\n\
+         \x20 --out DIR    output folder (default out/dcgan)"
+    );
+    std::process::exit(2);
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        epochs: DEFAULT_EPOCHS,
+        images: DEFAULT_IMAGES,
+        seed: 7777,
+        quick: false,
+        out: PathBuf::from("out/dcgan"),
+    };
+    let mut out_given = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| {
+            it.next().unwrap_or_else(|| {
+                eprintln!("dcgan: {name} needs a value");
+                usage()
+            })
+        };
+        let number = |name: &str, v: String| -> u64 {
+            v.parse().unwrap_or_else(|_| {
+                eprintln!("dcgan: {name} takes a number, got {v:?}");
+                usage()
+            })
+        };
+        match flag.as_str() {
+            "--epochs" => a.epochs = number("--epochs", value("--epochs")) as usize,
+            "--images" => a.images = number("--images", value("--images")) as usize,
+            "--seed" => a.seed = number("--seed", value("--seed")),
+            "--quick" => a.quick = true,
+            "--out" => {
+                a.out = PathBuf::from(value("--out"));
+                out_given = true;
+            }
+            "-h" | "--help" => usage(),
+            other => {
+                eprintln!("dcgan: unknown argument {other:?}");
+                usage()
+            }
+        }
+    }
+    if a.quick {
+        a.epochs = 1;
+        a.images = a.images.min(512);
+        if !out_given {
+            a.out = PathBuf::from("out/dcgan-quick");
+        }
+    }
+    a
+}
+
+fn main() {
+    let args = parse_args();
+    if let Err(e) = run(&args) {
+        eprintln!("dcgan: error: {e}");
+        std::process::exit(1);
+    }
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// MNIST's training images `(n, 28, 28, 1)` in `[-1, 1]`, fetching MNIST on first use.
+fn load_images(n: usize) -> Res<Tensor> {
+    if datasets::local("mnist").is_none() {
+        println!(
+            "MNIST is not in {}: fetching it (bash data/fetch.sh mnist)",
+            datasets::data_dir().display()
+        );
+    }
+    let dir = datasets::ensure("mnist").map_err(|e| {
+        format!("could not fetch MNIST ({e}); run `bash data/fetch.sh mnist` by hand and try again")
+    })?;
+    let m = mnist::load_from(&dir, Split::Train)?;
+    let all = m.images_f32(-1.0, 1.0);
+    let n = n.min(m.len());
+    Ok(all.slice(s![0..n as isize]))
+}
+
+fn run(args: &Args) -> Res<()> {
+    let started = Instant::now();
+    let images = load_images(args.images)?;
+    let n = images.dims()[0];
+    let steps_per_epoch = n.div_ceil(BATCH_SIZE);
+    let max_steps = if args.quick { 3 } else { steps_per_epoch };
+    let data = Dataset::from_tensor_slices(images)?
+        .shuffle(n, args.seed)
+        .batch(BATCH_SIZE, false);
+
+    set_seed(args.seed);
+    let mut gan = Dcgan::new();
+    // One fixed noise for every epoch's grid, as the post's `random_vector_for_generation`.
+    let grid_noise = Tensor::random_normal([25, NOISE_DIM], 0.0, 1.0, DType::Float32);
+
+    std::fs::create_dir_all(&args.out)?;
+    let ckpt_dir = args.out.join("checkpoints");
+    let mut done = 0usize;
+    if let Some(path) = latest_checkpoint(&ckpt_dir) {
+        let state = load_state(&path)?;
+        gan.restore(&state)?;
+        done = state.step as usize;
+        println!("resuming after epoch {done} from {}", path.display());
+    }
+    let csv_path = args.out.join("losses.csv");
+    let mut rows = read_rows(&csv_path, done);
+    if done >= args.epochs {
+        println!(
+            "{done} epochs already done (see {}); ask for more with --epochs",
+            args.out.display()
+        );
+        return Ok(());
+    }
+    println!(
+        "DCGAN on {n} MNIST images, batch {BATCH_SIZE}, {steps_per_epoch} steps per epoch, epochs {}..={}, {} threads",
+        done + 1,
+        args.epochs,
+        rayon::current_num_threads()
+    );
+
+    for epoch in done..args.epochs {
+        // Reseeding per epoch makes a resumed run draw the same noise and dropout as an
+        // uninterrupted one.
+        set_seed(args.seed.wrapping_add(1_000_003 * (epoch as u64 + 1)));
+        let bar = progress_bar(max_steps as u64);
+        let t0 = Instant::now();
+        let (mut g_sum, mut d_sum, mut steps) = (0.0f64, 0.0f64, 0usize);
+        for batch in data.iter_epoch(epoch as u64).take(max_steps) {
+            let real = batch?.into_tensor()?;
+            let l = gan.train_step(&real);
+            if !l.generator.is_finite() || !l.discriminator.is_finite() {
+                return Err(format!("epoch {}: a loss is not finite ({l:?})", epoch + 1).into());
+            }
+            steps += 1;
+            g_sum += l.generator as f64;
+            d_sum += l.discriminator as f64;
+            rows.push([
+                (epoch + 1) as f64,
+                (epoch * steps_per_epoch + steps) as f64,
+                l.generator as f64,
+                l.discriminator as f64,
+            ]);
+            bar.set_message(format!(
+                "epoch {}/{}  gen {:.4}  disc {:.4}",
+                epoch + 1,
+                args.epochs,
+                l.generator,
+                l.discriminator
+            ));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let secs = t0.elapsed().as_secs_f64();
+        let png = args.out.join(format!("epoch-{:03}.png", epoch + 1));
+        save_grid(&gan.generate(&grid_noise), &png)?;
+        write_rows(&csv_path, &rows)?;
+        plot_losses(&rows, &args.out.join("losses.png"))?;
+        save_checkpoint(&ckpt_dir, &gan.training_state(epoch as u64 + 1))?;
+        prune_checkpoints(&ckpt_dir, epoch + 1);
+        println!(
+            "epoch {:>3}/{}: gen {:.4}  disc {:.4}  {steps} steps in {secs:.1} s ({:.2} steps/s)  -> {}",
+            epoch + 1,
+            args.epochs,
+            g_sum / steps as f64,
+            d_sum / steps as f64,
+            steps as f64 / secs,
+            png.display()
+        );
+    }
+    println!(
+        "done in {:.1} s; grids, losses.csv, losses.png and checkpoints in {}",
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn progress_bar(len: u64) -> ProgressBar {
+    // stderr, so that the per-epoch lines on stdout stay clean when piped; hidden off a terminal.
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{msg}  [{bar:30}] {pos}/{len}  {elapsed}<{eta}")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}
+
+/// The per-step rows `(epoch, step, generator, discriminator)` of `losses.csv` up to `epochs_done`
+/// epochs' worth of steps (rows of an epoch that did not reach its checkpoint are dropped).
+fn read_rows(path: &Path, epochs_done: usize) -> Vec<[f64; 4]> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<f64> = line.split(',').filter_map(|x| x.parse().ok()).collect();
+            (f.len() == 4 && (f[0] as usize) <= epochs_done).then(|| [f[0], f[1], f[2], f[3]])
+        })
+        .collect()
+}
+
+fn write_rows(path: &Path, rows: &[[f64; 4]]) -> Res<()> {
+    // The epoch column lets a resumed run drop the steps of an epoch that was not checkpointed.
+    let mut out = String::from("epoch,step,generator_loss,discriminator_loss\n");
+    for r in rows {
+        out.push_str(&format!("{},{},{},{}\n", r[0], r[1], r[2], r[3]));
+    }
+    let tmp = path.with_extension("csv.tmp");
+    std::fs::File::create(&tmp)?.write_all(out.as_bytes())?;
+    std::fs::rename(tmp, path)?;
+    Ok(())
+}
+
+fn prune_checkpoints(dir: &Path, keep_from: usize) {
+    // Two are kept: the newest, and the one before in case the newest is being read.
+    for e in 1..keep_from.saturating_sub(1) {
+        let _ = std::fs::remove_file(dir.join(format!("ckpt-{e}.keen")));
+    }
+}
+
+/// A 5×5 grid of images `(25, 28, 28, 1)` in `[-1, 1]`, each pixel drawn 2×2, 2-pixel gaps.
+fn save_grid(images: &Tensor, path: &Path) -> Res<()> {
+    const SCALE: usize = 2;
+    const GAP: usize = 2;
+    let s = IMAGE_SIZE;
+    let cells = 5;
+    let side = cells * s * SCALE + (cells + 1) * GAP;
+    let px = images.to_vec::<f32>();
+    let mut img = image::GrayImage::from_pixel(side as u32, side as u32, image::Luma([128]));
+    for k in 0..cells * cells {
+        let (oy, ox) = (
+            GAP + (k / cells) * (s * SCALE + GAP),
+            GAP + (k % cells) * (s * SCALE + GAP),
+        );
+        for y in 0..s * SCALE {
+            for x in 0..s * SCALE {
+                let v = px[k * s * s + (y / SCALE) * s + x / SCALE];
+                let g = (v * 127.5 + 127.5).clamp(0.0, 255.0) as u8;
+                img.put_pixel((ox + x) as u32, (oy + y) as u32, image::Luma([g]));
+            }
+        }
+    }
+    img.save(path)?;
+    Ok(())
+}
+
+/// Both losses per step (light) and their 50-step moving averages (dark): generator in red,
+/// discriminator in blue, on a common y axis from 0 to the largest average.
+fn plot_losses(rows: &[[f64; 4]], path: &Path) -> Res<()> {
+    let (w, h, pad) = (800u32, 400u32, 20u32);
+    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
+    if rows.len() < 2 {
+        img.save(path)?;
+        return Ok(());
+    }
+    let smooth = |col: usize| -> Vec<f64> {
+        (0..rows.len())
+            .map(|i| {
+                let lo = i.saturating_sub(49);
+                rows[lo..=i].iter().map(|r| r[col]).sum::<f64>() / (i + 1 - lo) as f64
+            })
+            .collect()
+    };
+    let (g, d) = (smooth(2), smooth(3));
+    let top = g.iter().chain(&d).cloned().fold(0.0, f64::max).max(1e-6) * 1.2;
+    let n = rows.len();
+    let to_px = |i: usize, v: f64| -> (u32, u32) {
+        let x = pad + ((w - 2 * pad - 1) as f64 * i as f64 / (n - 1) as f64) as u32;
+        let y = (v / top).clamp(0.0, 1.0);
+        (x, h - pad - 1 - ((h - 2 * pad - 1) as f64 * y) as u32)
+    };
+    for y in [pad, h - pad - 1] {
+        for x in pad..w - pad {
+            img.put_pixel(x, y, image::Rgb([200, 200, 200]));
+        }
+    }
+    let series = [
+        (2, &g, [255, 190, 190], [200, 0, 0]),
+        (3, &d, [190, 190, 255], [0, 0, 200]),
+    ];
+    for (col, _, light, _) in &series {
+        for (i, r) in rows.iter().enumerate() {
+            let (x, y) = to_px(i, r[*col]);
+            img.put_pixel(x, y, image::Rgb(*light));
+        }
+    }
+    for (_, avg, _, dark) in &series {
+        for (i, &v) in avg.iter().enumerate() {
+            let (x, y) = to_px(i, v);
+            img.put_pixel(x, y, image::Rgb(*dark));
+            img.put_pixel(x, y.saturating_sub(1), image::Rgb(*dark));
+        }
+    }
+    img.save(path)?;
+    Ok(())
+}
