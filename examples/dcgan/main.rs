@@ -32,6 +32,7 @@ struct Args {
     images: usize,
     seed: u64,
     quick: bool,
+    timing: bool,
     out: PathBuf,
 }
 
@@ -42,7 +43,8 @@ fn usage() -> ! {
          \x20 --images N   train on the first N MNIST images (default {DEFAULT_IMAGES})\n\
          \x20 --seed S     seed of the weights, noise, shuffling and dropout (default 7777, the post's)\n\
          \x20 --quick      a few steps on 512 images, 1 epoch, into out/dcgan-quick: a smoke run\n\
-         \x20 --out DIR    output folder (default out/dcgan)"
+         \x20 --out DIR    output folder (default out/dcgan)\n\
+         \x20 --timing     time the step and each model's forward and backward on random data, then exit"
     );
     std::process::exit(2);
 }
@@ -53,6 +55,7 @@ fn parse_args() -> Args {
         images: DEFAULT_IMAGES,
         seed: 7777,
         quick: false,
+        timing: false,
         out: PathBuf::from("out/dcgan"),
     };
     let mut out_given = false;
@@ -75,6 +78,7 @@ fn parse_args() -> Args {
             "--images" => a.images = number("--images", value("--images")) as usize,
             "--seed" => a.seed = number("--seed", value("--seed")),
             "--quick" => a.quick = true,
+            "--timing" => a.timing = true,
             "--out" => {
                 a.out = PathBuf::from(value("--out"));
                 out_given = true;
@@ -98,6 +102,10 @@ fn parse_args() -> Args {
 
 fn main() {
     let args = parse_args();
+    if args.timing {
+        timing();
+        return;
+    }
     if let Err(e) = run(&args) {
         eprintln!("dcgan: error: {e}");
         std::process::exit(1);
@@ -339,4 +347,54 @@ fn plot_losses(rows: &[[f64; 4]], path: &Path) -> Res<()> {
     }
     img.save(path)?;
     Ok(())
+}
+
+/// Where a step's time goes: each part timed over a few repetitions on random data of the
+/// training batch size (the median is printed).
+fn timing() {
+    set_seed(1);
+    let mut gan = Dcgan::new();
+    let real = Tensor::random_uniform(
+        [BATCH_SIZE, IMAGE_SIZE, IMAGE_SIZE, 1],
+        -1.0,
+        1.0,
+        DType::Float32,
+    );
+    let noise = Dcgan::noise(BATCH_SIZE);
+    let time = |name: &str, f: &mut dyn FnMut()| {
+        f();
+        let mut t: Vec<f64> = (0..5)
+            .map(|_| {
+                let t0 = Instant::now();
+                f();
+                t0.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        println!("{name:<40} {:>8.1} ms (median of 5; min {:.1})", t[2], t[0]);
+    };
+    let gvars = gan.generator.trainable_variables();
+    let dvars = gan.discriminator.trainable_variables();
+    time("generator forward", &mut || {
+        let _ = gan.generator.call(&noise, true);
+    });
+    time("generator forward + backward", &mut || {
+        let tape = GradientTape::new();
+        let loss = gan.generator.call(&noise, true).sum_all();
+        let _ = tape.gradient(&loss, &gvars);
+    });
+    time("discriminator forward (one batch)", &mut || {
+        let _ = gan.discriminator.call(&real, true);
+    });
+    time("discriminator forward + backward (one batch)", &mut || {
+        let tape = GradientTape::new();
+        let loss = gan.discriminator.call(&real, true).sum_all();
+        let _ = tape.gradient(&loss, &dvars);
+    });
+    time("gradients (both tapes, no update)", &mut || {
+        let _ = gan.gradients(&real, &noise);
+    });
+    time("train_step (batch 256)", &mut || {
+        let _ = gan.train_step(&real);
+    });
 }
