@@ -31,12 +31,12 @@ const WORKLOADS: &[Workload] = &[
     ("add_tiny", Some(add_tiny)),
     ("add_tiny_tape", Some(add_tiny_tape)),
     ("add_1m", Some(add_1m)),
-    ("conv_fwd_bwd", None),
-    ("mlp_step", None),
+    ("conv_fwd_bwd", Some(conv_fwd_bwd)),
+    ("mlp_step", Some(mlp_step)),
     ("dcgan_step", None),
     ("seq2seq_step", None),
     ("caption_step", None),
-    ("dot_step", None),
+    ("dot_step", Some(dot_step)),
     ("pix2pix_step", None),
     ("style_step", None),
 ];
@@ -236,4 +236,85 @@ fn add_tiny_tape() {
 fn add_1m() {
     let (a, b) = (randn(&[1 << 20], 1), randn(&[1 << 20], 2));
     ms("add_1m", || drop(black_box(a.add(&b))), 0.3, 0.1);
+}
+
+// --- training steps -------------------------------------------------------------------------------
+
+/// Conv 3×3, 64→64 channels, batch 32 of 64×64 (NHWC here, NCHW in torch: the same work),
+/// forward and backward for the input, kernel and bias gradients.
+fn conv_fwd_bwd() {
+    let x = randn(&[32, 64, 64, 64], 1);
+    let k = randn(&[3, 3, 64, 64], 2).mul(0.05);
+    let b = randn(&[64], 3);
+    let cotangent = randn(&[32, 64, 64, 64], 4);
+    ms(
+        "conv_fwd_bwd",
+        || {
+            let tape = GradientTape::new();
+            tape.watch(&x);
+            tape.watch(&k);
+            tape.watch(&b);
+            let y = x
+                .conv2d(&k, [1, 1], keen::tensor::ops::conv::Padding::Same, [1, 1])
+                .add(&b);
+            let g = tape.gradient_with(&y, &[x.clone(), k.clone(), b.clone()], &cotangent);
+            black_box(g);
+        },
+        1.0,
+        0.3,
+    );
+}
+
+/// 784-256-256-10 ReLU MLP, batch 128, softmax cross-entropy, Adam: one full step through
+/// the custom loop (tape, gradient, apply_gradients).
+fn mlp_step() {
+    use keen::losses::{Loss, SparseCategoricalCrossentropy};
+    let model = Sequential::new()
+        .add(Dense::new(256).activation(Activation::Relu))
+        .add(Dense::new(256).activation(Activation::Relu))
+        .add(Dense::new(10));
+    let x = randn(&[128, 784], 1);
+    let y = Tensor::from_vec((0..128).map(|i| (i * 7 % 10) as i64).collect(), [128]);
+    let loss = SparseCategoricalCrossentropy::new().from_logits(true);
+    let mut opt = Adam::new(1e-3);
+    model.call(&x, true);
+    let vars = model.trainable_variables();
+    ms(
+        "mlp_step",
+        || {
+            let tape = GradientTape::new();
+            let l = loss.call(&y, &model.call(&x, true));
+            let g = tape.gradient(&l, &vars);
+            opt.apply_gradients(&g, &vars);
+        },
+        1.0,
+        0.1,
+    );
+}
+
+/// simple_dot: two 64-dim embeddings (943 users, 1682 movies), batch dot product, MSE, Adam.
+fn dot_step() {
+    use keen::losses::{Loss, MeanSquaredError};
+    let users = Embedding::new(943, 64);
+    let movies = Embedding::new(1682, 64);
+    let u = Tensor::from_vec((0..32).map(|i| (i * 97 % 943) as i64).collect(), [32]);
+    let m = Tensor::from_vec((0..32).map(|i| (i * 389 % 1682) as i64).collect(), [32]);
+    let r = Tensor::from_vec((0..32).map(|i| (1 + i % 5) as f32).collect(), [32]);
+    let mse = MeanSquaredError::new();
+    let mut opt = Adam::new(1e-3);
+    users.call(&u);
+    movies.call(&m);
+    let vars = [users.trainable_variables(), movies.trainable_variables()].concat();
+    let (med, lo, hi) = timeit(
+        || {
+            let tape = GradientTape::new();
+            let pred = users.call(&u).mul(&movies.call(&m)).sum(&[-1], false);
+            let l = mse.call(&r, &pred);
+            let g = tape.gradient(&l, &vars);
+            opt.apply_gradients(&g, &vars);
+        },
+        0.5,
+        0.2,
+    );
+    emit("dot_step", "us", "lower", (med * 1e6, lo * 1e6, hi * 1e6));
 }
