@@ -98,6 +98,7 @@ impl UpdateRule for AdadeltaRule {
         learning_rate
     }
 
+    #[inline(always)]
     fn update<T: Float>(&self, lr: &f64, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let lr = T::from_f64(*lr);
         let rho = T::from_f64(self.rho);

@@ -103,6 +103,7 @@ impl UpdateRule for AdagradRule {
         learning_rate
     }
 
+    #[inline(always)]
     fn update<T: Float>(&self, lr: &f64, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let lr = T::from_f64(*lr);
         let eps = T::from_f64(self.epsilon);

@@ -161,6 +161,7 @@ impl UpdateRule for AdamRule {
         }
     }
 
+    #[inline(always)]
     fn update<T: Float>(&self, s: &AdamStep, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let c1 = T::from_f64(1.0 - self.beta_1);
         let c2 = T::from_f64(1.0 - self.beta_2);

@@ -112,6 +112,7 @@ impl UpdateRule for AdamaxRule {
         lr / (1.0 - self.beta_1.powf(step as f64))
     }
 
+    #[inline(always)]
     fn update<T: Float>(&self, a: &f64, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let a = T::from_f64(*a);
         let c1 = T::from_f64(1.0 - self.beta_1);

@@ -637,17 +637,72 @@ fn fused<T: Float, R: UpdateRule>(
             .zip(wv.par_chunks(TASK))
             .zip(gv.par_chunks(TASK))
             .zip(per_task.into_par_iter())
-            .for_each(|(((o, w), g), mut s)| blocks(rule, step, o, w, g, &mut s, prep));
+            .for_each(|(((o, w), g), mut s)| simd_blocks(rule, step, o, w, g, &mut s, prep));
     } else {
         let mut s: SmallVec<[&mut [T]; 4]> = slots.iter_mut().map(|s| s.as_mut_slice()).collect();
-        blocks(rule, step, spare, &wv, &gv, &mut s, prep);
+        simd_blocks(rule, step, spare, &wv, &gv, &mut s, prep);
     }
     // SAFETY: `blocks` initialised all n elements (it writes every element of `out`).
     unsafe { out.set_len(n) };
     Tensor::from_vec(out, w.shape().clone())
 }
 
+/// [`blocks`] compiled for the widest vector unit the CPU has: the update rules are plain
+/// elementwise loops (sqrt and divide included), which the baseline x86-64 target only runs
+/// four floats at a time. Chosen at run time, so the binary still runs on any x86-64.
+fn simd_blocks<T: Float, R: UpdateRule>(
+    rule: &R,
+    step: &R::Step,
+    out: &mut [MaybeUninit<T>],
+    w: &[T],
+    g: &[T],
+    slots: &mut [&mut [T]],
+    prep: &Prep,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            return unsafe { blocks_avx512(rule, step, out, w, g, slots, prep) };
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            return unsafe { blocks_avx2(rule, step, out, w, g, slots, prep) };
+        }
+    }
+    blocks(rule, step, out, w, g, slots, prep)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn blocks_avx512<T: Float, R: UpdateRule>(
+    rule: &R,
+    step: &R::Step,
+    out: &mut [MaybeUninit<T>],
+    w: &[T],
+    g: &[T],
+    slots: &mut [&mut [T]],
+    prep: &Prep,
+) {
+    blocks(rule, step, out, w, g, slots, prep)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn blocks_avx2<T: Float, R: UpdateRule>(
+    rule: &R,
+    step: &R::Step,
+    out: &mut [MaybeUninit<T>],
+    w: &[T],
+    g: &[T],
+    slots: &mut [&mut [T]],
+    prep: &Prep,
+) {
+    blocks(rule, step, out, w, g, slots, prep)
+}
+
 /// Runs the rule over `BLOCK`-sized pieces, preparing each piece's weights and gradient.
+#[inline(always)]
 fn blocks<T: Float, R: UpdateRule>(
     rule: &R,
     step: &R::Step,

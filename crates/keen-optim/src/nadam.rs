@@ -138,6 +138,7 @@ impl UpdateRule for NadamRule {
         }
     }
 
+    #[inline(always)]
     fn update<T: Float>(&self, s: &NadamStep, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let (cm, cg, cv, lr) = (
             T::from_f64(s.cm),

@@ -100,6 +100,7 @@ impl UpdateRule for SgdRule {
         learning_rate
     }
 
+    #[inline(always)]
     fn update<T: Float>(&self, lr: &f64, w: &mut [T], g: &[T], slots: &mut [&mut [T]]) {
         let lr = T::from_f64(*lr);
         let mu = T::from_f64(self.momentum);
