@@ -42,7 +42,7 @@ fn usage() -> ! {
          \x20 --epochs N   train until N epochs are done, resuming from DIR (default {DEFAULT_EPOCHS})\n\
          \x20 --images N   train on the first N MNIST images (default {DEFAULT_IMAGES})\n\
          \x20 --seed S     seed of the weights, noise, shuffling and dropout (default 7777, the post's)\n\
-         \x20 --quick      a few steps on 512 images, 1 epoch, into out/dcgan-quick: a smoke run\n\
+         \x20 --quick      3 steps per epoch on 512 images, 1 epoch unless --epochs, into out/dcgan-quick\n\
          \x20 --out DIR    output folder (default out/dcgan)\n\
          \x20 --timing     time the step and each model's forward and backward on random data, then exit"
     );
@@ -58,7 +58,7 @@ fn parse_args() -> Args {
         timing: false,
         out: PathBuf::from("out/dcgan"),
     };
-    let mut out_given = false;
+    let (mut out_given, mut epochs_given) = (false, false);
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = |name: &str| {
@@ -74,7 +74,10 @@ fn parse_args() -> Args {
             })
         };
         match flag.as_str() {
-            "--epochs" => a.epochs = number("--epochs", value("--epochs")) as usize,
+            "--epochs" => {
+                a.epochs = number("--epochs", value("--epochs")) as usize;
+                epochs_given = true;
+            }
             "--images" => a.images = number("--images", value("--images")) as usize,
             "--seed" => a.seed = number("--seed", value("--seed")),
             "--quick" => a.quick = true,
@@ -91,7 +94,9 @@ fn parse_args() -> Args {
         }
     }
     if a.quick {
-        a.epochs = 1;
+        if !epochs_given {
+            a.epochs = 1;
+        }
         a.images = a.images.min(512);
         if !out_given {
             a.out = PathBuf::from("out/dcgan-quick");
