@@ -460,3 +460,24 @@ fn record_closure_stops_at_the_end() {
     assert_eq!(tape.len(), 1);
     assert_eq!(vals(&tape.gradient(&y, &[&w])[0]), [4.0]);
 }
+
+#[test]
+fn contiguous_copy_passes_the_gradient_through() {
+    let w = Tensor::from_vec((1..=6).map(f64::from).collect::<Vec<_>>(), [2, 3]);
+    let grad = |copy: bool| {
+        let x = Variable::new("x", t(&[1.0, -2.0, 3.0, 0.5, 4.0, -1.5]).reshape([2, 3]));
+        let tape = GradientTape::new();
+        let xt = x.value().transpose(0, 1);
+        let xt = if copy { xt.contiguous() } else { xt };
+        let y = xt.mul(&w.t()).square().sum_all();
+        tape.gradient(&y, &[&x])[0].clone()
+    };
+    let with = grad(true);
+    assert!(with.is_some(), "contiguous() lost the gradient");
+    assert_eq!(vals(&with), vals(&grad(false)));
+    // Already contiguous: the same tensor comes back, and the gradient still flows.
+    let x = Variable::new("x", t(&[1.0, 2.0]));
+    let tape = GradientTape::new();
+    let y = x.value().contiguous().square().sum_all();
+    assert_eq!(vals(&tape.gradient(&y, &[&x])[0]), [2.0, 4.0]);
+}

@@ -315,7 +315,19 @@ impl Tensor {
     }
 
     /// A contiguous tensor with the same values: `self` when already contiguous, else a copy.
+    /// The copy is recorded (an identity rule: the gradient passes through unchanged).
+    #[track_caller]
     pub fn contiguous(&self) -> Tensor {
+        let out = self.contiguous_unrecorded();
+        if !Arc::ptr_eq(&out.0, &self.0) {
+            crate::record::record(&[self], &out, || crate::ops::movement::ContiguousBackward);
+        }
+        out
+    }
+
+    /// [`contiguous`](Self::contiguous) without recording: for internal uses whose caller
+    /// records its own rule (or works on values no tape sees).
+    pub(crate) fn contiguous_unrecorded(&self) -> Tensor {
         if self.is_contiguous() && self.0.layout.offset == 0 && self.numel() == self.0.storage.len()
         {
             return self.clone();

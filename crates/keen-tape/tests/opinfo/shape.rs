@@ -43,6 +43,15 @@ pub fn entries() -> Vec<OpInfo> {
             .sample("size-1 axis (1, 3, 2)", vec![rnd(&[1, 3, 2], 5)]),
         OpInfo::new("permute", |x| x[0].transpose(-2, -1).mul(&x[1]))
             .sample("transpose then mul", vec![rnd(&[3, 2], 6), rnd(&[2, 3], 7)]),
+        OpInfo::new("contiguous", |x| x[0].transpose(0, 1).contiguous())
+            .sample("transposed copy (2, 3)", vec![rnd(&[2, 3], 60)]),
+        OpInfo::new("contiguous", |x| {
+            x[0].permute(&[2, 0, 1]).contiguous().mul(&x[1])
+        })
+        .sample(
+            "permuted copy then mul",
+            vec![rnd(&[2, 3, 4], 61), rnd(&[4, 2, 3], 62)],
+        ),
         OpInfo::new("broadcast_to", |x| x[0].broadcast_to([2, 3, 4]))
             .sample("row (4,)", vec![rnd(&[4], 8)])
             .sample("column (3, 1)", vec![rnd(&[3, 1], 9)])

@@ -452,7 +452,7 @@ pub(crate) fn softmax<T: Float>(x: &Tensor, axis: usize, log: bool) -> Vec<T> {
     if x.numel() == 0 {
         return Vec::new();
     }
-    let x = x.contiguous();
+    let x = x.contiguous_unrecorded();
     let s = x.as_slice::<T>().expect("contiguous of its own dtype");
     let dims = x.dims();
     let n = dims[axis];

@@ -178,7 +178,7 @@ fn dense(t: &Tensor) -> Tensor {
     if t.is_contiguous() {
         t.clone()
     } else {
-        t.contiguous()
+        t.contiguous_unrecorded()
     }
 }
 

@@ -294,7 +294,7 @@ impl Tensor {
         if self.is_contiguous() {
             self.clone()
         } else {
-            self.contiguous()
+            self.contiguous_unrecorded()
         }
     }
 }

@@ -78,6 +78,7 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     "slice", "pad", "concat", "flip", "index_select", "index_add",
     "take_along_axis", "scatter_add_along_axis",
     "permute",
+    "contiguous",
     "broadcast_to",
     "matmul",
     "conv2d", "conv2d_transpose", "conv2d_backprop_kernel", "max_pool2d", "avg_pool2d", "resize",

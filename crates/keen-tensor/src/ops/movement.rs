@@ -49,7 +49,7 @@ impl Tensor {
         let base = if self.is_contiguous() {
             self.clone()
         } else {
-            self.contiguous()
+            self.contiguous_unrecorded()
         };
         let layout = Layout {
             strides: shape.contiguous_strides(),
@@ -377,6 +377,17 @@ impl Backward for ReshapeBackward {
     }
     fn backward(&self, g: &Tensor) -> Vec<Option<Tensor>> {
         vec![Some(g.reshape_to(self.shape.clone()))]
+    }
+}
+
+/// The rule of a recorded `contiguous` copy: the gradient passes through unchanged.
+pub(crate) struct ContiguousBackward;
+impl Backward for ContiguousBackward {
+    fn name(&self) -> &'static str {
+        "contiguous"
+    }
+    fn backward(&self, g: &Tensor) -> Vec<Option<Tensor>> {
+        vec![Some(g.clone())]
     }
 }
 

@@ -796,7 +796,7 @@ impl Tensor {
         let perm = permutation(rows, g);
         let inner = self.numel() / rows.max(1);
         Ok(crate::dispatch_all!(self.dtype(), T, {
-            let x = self.contiguous();
+            let x = self.contiguous_unrecorded();
             let src = x.as_slice::<T>().expect("contiguous");
             let mut out = Vec::with_capacity(self.numel());
             for &p in &perm {
