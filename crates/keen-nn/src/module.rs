@@ -13,10 +13,15 @@ pub trait Module {
     fn visit(&self, walk: &mut Walk<'_>);
 
     /// Every variable with its path, in declaration order (`decoder.attention.w1.kernel`).
+    /// A variable reached twice (a layer shared by two fields) is listed once, under its
+    /// first path, so an optimizer never updates it twice per step.
     fn named_variables(&self) -> Vec<(String, Variable)> {
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         self.visit(&mut Walk::new(&mut |path, v| {
-            out.push((path.to_string(), v.clone()))
+            if seen.insert(v.id()) {
+                out.push((path.to_string(), v.clone()))
+            }
         }));
         out
     }
@@ -45,6 +50,58 @@ pub trait Module {
     /// The number of scalars in all variables.
     fn count_params(&self) -> usize {
         self.variables().iter().map(|v| v.shape().numel()).sum()
+    }
+
+    /// Freezes (`false`) or unfreezes (`true`) every variable, as Keras' `layer.trainable =
+    /// False`: a frozen layer or sub-model keeps its variables (they are saved and used) but
+    /// leaves [`trainable_variables`](Module::trainable_variables), so `fit` and optimizers do
+    /// not change them. Variables that are never trainable (batch-norm moving statistics) stay
+    /// non-trainable when unfrozen. Only variables that exist are frozen: build a lazy layer
+    /// (call it once) before freezing it.
+    fn set_trainable(&self, trainable: bool) {
+        for v in self.variables() {
+            v.set_frozen(!trainable);
+        }
+    }
+
+    /// The variables' current values, in [`variables`](Module::variables) order (Keras'
+    /// `get_weights()`: layer by layer, each layer's variables in creation order).
+    fn get_weights(&self) -> Vec<keen_tensor::Tensor> {
+        self.variables()
+            .iter()
+            .map(Variable::value_unwatched)
+            .collect()
+    }
+
+    /// Assigns `weights` to the variables in [`variables`](Module::variables) order (Keras'
+    /// `set_weights()`). Every value is checked (count, shape, dtype) before any is assigned,
+    /// so a list that does not fit changes nothing.
+    ///
+    /// # Errors
+    /// A count that differs from the number of variables, or a value whose shape or dtype
+    /// differs from its variable's (the error names the variable's path and both shapes).
+    fn set_weights(&self, weights: &[keen_tensor::Tensor]) -> Result<(), WeightsError> {
+        let vars = self.named_variables();
+        if vars.len() != weights.len() {
+            return Err(WeightsError::Count {
+                expected: vars.len(),
+                got: weights.len(),
+            });
+        }
+        for (index, ((path, v), w)) in vars.iter().zip(weights).enumerate() {
+            if v.shape() != *w.shape() || v.dtype() != w.dtype() {
+                return Err(WeightsError::Mismatch {
+                    index,
+                    path: path.clone(),
+                    expected: format!("{} {}", v.shape(), v.dtype()),
+                    got: format!("{} {}", w.shape(), w.dtype()),
+                });
+            }
+        }
+        for ((_, v), w) in vars.iter().zip(weights) {
+            v.assign(w);
+        }
+        Ok(())
     }
 
     /// Saves every variable under its path as a safetensors file, atomically (a crash
@@ -76,6 +133,51 @@ pub trait Module {
         checkpoint::load_variables(path, &vars)
     }
 }
+
+/// Why [`Module::set_weights`] refused a list of values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WeightsError {
+    /// Not one value per variable.
+    Count {
+        /// The number of variables.
+        expected: usize,
+        /// The number of values given.
+        got: usize,
+    },
+    /// A value does not fit its variable.
+    Mismatch {
+        /// The value's position in the list.
+        index: usize,
+        /// The variable's path (`dense_1.kernel`).
+        path: String,
+        /// The variable's shape and dtype (`(3, 4) float32`).
+        expected: String,
+        /// The value's shape and dtype.
+        got: String,
+    },
+}
+
+impl std::fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WeightsError::Count { expected, got } => write!(
+                f,
+                "set_weights: the model has {expected} variables, got {got} values"
+            ),
+            WeightsError::Mismatch {
+                index,
+                path,
+                expected,
+                got,
+            } => write!(
+                f,
+                "set_weights: value {index} for `{path}` is {got}, the variable is {expected}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WeightsError {}
 
 /// The variables of a model (their names set to their paths), or an error for a model that
 /// has not been built.

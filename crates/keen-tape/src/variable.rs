@@ -4,7 +4,7 @@ use crate::tape::announce_read;
 use keen_tensor::record::{is_recording, without_recording};
 use keen_tensor::{Operand, Tensor, TensorError};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// The stable identity of a variable (shared by clones of the handle, kept across `assign`).
@@ -24,6 +24,10 @@ struct Inner {
     /// The path a model reported it under, set once (see [`Variable::set_path`]).
     path: OnceLock<String>,
     trainable: bool,
+    /// Set by freezing a layer (Keras' `layer.trainable = False`). Kept apart from `trainable`
+    /// so that unfreezing restores each variable's own kind: a batch-norm moving mean never
+    /// becomes trainable.
+    frozen: AtomicBool,
     value: RwLock<Tensor>,
 }
 
@@ -65,6 +69,7 @@ impl Variable {
             name: name.into(),
             path: OnceLock::new(),
             trainable,
+            frozen: AtomicBool::new(false),
             value: RwLock::new(value),
         }))
     }
@@ -97,9 +102,33 @@ impl Variable {
         }
     }
 
-    /// Whether tapes watch this variable when it is read.
+    /// Whether tapes watch this variable when it is read and optimizers update it: created
+    /// trainable and not [frozen](Self::set_frozen).
     pub fn trainable(&self) -> bool {
-        self.0.trainable
+        self.0.trainable && !self.is_frozen()
+    }
+
+    /// Freezes (or unfreezes) the variable: while frozen it is not [`trainable`](Self::trainable),
+    /// so tapes do not watch it and models leave it out of their trainable variables. A
+    /// variable created non-trainable stays so when unfrozen. Every handle sees the change, so
+    /// freezing a layer shared by two models freezes it in both (as Keras).
+    ///
+    /// ```
+    /// use keen_tape::Variable;
+    /// use keen_tensor::Tensor;
+    /// let w = Variable::new("w", Tensor::from([1.0f32]));
+    /// w.set_frozen(true);
+    /// assert!(!w.trainable());
+    /// w.set_frozen(false);
+    /// assert!(w.trainable());
+    /// ```
+    pub fn set_frozen(&self, frozen: bool) {
+        self.0.frozen.store(frozen, Ordering::Relaxed);
+    }
+
+    /// Whether the variable is frozen (see [`set_frozen`](Self::set_frozen)).
+    pub fn is_frozen(&self) -> bool {
+        self.0.frozen.load(Ordering::Relaxed)
     }
 
     /// The current value. Under a tape, reading a trainable variable watches it.
@@ -201,10 +230,10 @@ impl fmt::Display for Variable {
             f,
             "Variable '{}'{}: {}",
             self.name(),
-            if self.0.trainable {
-                ""
-            } else {
-                " (non-trainable)"
+            match (self.0.trainable, self.is_frozen()) {
+                (true, false) => "",
+                (true, true) => " (frozen)",
+                (false, _) => " (non-trainable)",
             },
             self.value_unwatched()
         )
