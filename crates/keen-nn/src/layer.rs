@@ -1,4 +1,4 @@
-//! The [`Layer`] trait: what `Sequential` (and later the Functional API) needs from a layer.
+//! The [`Layer`] trait: what `Sequential` and the Functional API need from a layer.
 
 use crate::module::Module;
 use keen_tensor::Tensor;
@@ -16,6 +16,27 @@ pub trait Layer: Module {
     fn layer_name(&self) -> Option<&str> {
         None
     }
+
+    /// Applies the layer to several inputs, giving several outputs: the Functional API's view
+    /// of a layer. Merge layers take their inputs here, a recurrent layer its initial states,
+    /// a Functional model all its inputs. The default takes exactly one input.
+    ///
+    /// # Panics
+    /// `Dense: expects 1 input, got 2` from the default.
+    #[track_caller]
+    fn forward_many(&self, xs: &[Tensor], training: bool) -> Vec<Tensor> {
+        match xs {
+            [x] => vec![self.forward(x, training)],
+            _ => panic!(
+                "{}: expects 1 input, got {}",
+                crate::layers::label(
+                    &crate::sequential::class_name(self.type_name()),
+                    &self.layer_name().map(str::to_string)
+                ),
+                xs.len()
+            ),
+        }
+    }
 }
 
 impl Layer for crate::Dense {
@@ -32,7 +53,7 @@ impl Layer for crate::Dense {
 
 impl Layer for crate::Activation {
     fn forward(&self, x: &Tensor, _training: bool) -> Tensor {
-        self.apply(x)
+        self.call(x)
     }
     fn type_name(&self) -> &'static str {
         "activation"

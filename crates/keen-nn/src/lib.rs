@@ -30,6 +30,7 @@
 extern crate self as keen_nn;
 
 pub mod fit;
+pub mod functional;
 pub mod initializers;
 mod layer;
 pub mod layers;
@@ -39,6 +40,7 @@ mod module;
 mod sequential;
 mod summary;
 
+pub use functional::{Apply, Functional, Input, Model, SymbolicTensor};
 pub use keen_derive::Module;
 pub use layer::Layer;
 pub use layers::{
@@ -47,12 +49,13 @@ pub use layers::{
     LayerNormalization, LeakyRelu, MaxPooling2d, Multiply, Permute, RepeatVector, Reshape,
     SpatialDropout2d, UpSampling2d, ZeroPadding2d,
 };
-pub use module::{Module, Walk};
+pub use module::{Module, Walk, WeightsError};
 pub use sequential::Sequential;
 
 /// The names a model definition needs.
 pub mod prelude {
     pub use crate::fit::{Compile, FitOptions, Verbosity};
+    pub use crate::functional::{Apply, Functional, Input, Model, SymbolicTensor};
     pub use crate::initializers::Initializer;
     pub use crate::layers::{
         Activation, Add, AveragePooling2d, BatchNormalization, Concatenate, Conv2d,

@@ -126,7 +126,7 @@ impl Sequential {
 }
 
 /// `conv2d_transpose` → `Conv2DTranspose`-like CamelCase, as Keras prints class names.
-fn class_name(type_name: &str) -> String {
+pub(crate) fn class_name(type_name: &str) -> String {
     type_name
         .split('_')
         .map(|w| {

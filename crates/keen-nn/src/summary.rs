@@ -25,22 +25,59 @@ pub(crate) fn table(
         }
     }
     s += &format!("{}\n", "━".repeat(width));
-    s += &format!(" Total params: {} ({})\n", group(total), bytes(total * 4));
-    s += &format!(
-        " Trainable params: {} ({})\n",
+    s + &totals(total, trainable)
+}
+
+/// Keras' summary of a Functional model: rows of name (type), output shape, parameters
+/// (already formatted) and the tensors the layer is connected to.
+pub(crate) fn table4(model: &str, rows: &[[String; 4]], total: usize, trainable: usize) -> String {
+    let head = ["Layer (type)", "Output Shape", "Param #", "Connected to"];
+    let mut w = [28, 24, 10, 20];
+    for r in rows {
+        for (w, c) in w.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |r: &[String; 4]| {
+        format!(
+            "{:<w0$}  {:<w1$}  {:>w2$}  {}\n",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2]
+        )
+    };
+    let width = w.iter().sum::<usize>() + 6;
+    let mut s = format!("Model: \"{model}\"\n{}\n", "━".repeat(width));
+    s += &line(&head.map(String::from));
+    s += &format!("{}\n", "━".repeat(width));
+    for (i, r) in rows.iter().enumerate() {
+        s += &line(r);
+        if i + 1 < rows.len() {
+            s += &format!("{}\n", "─".repeat(width));
+        }
+    }
+    s += &format!("{}\n", "━".repeat(width));
+    s + &totals(total, trainable)
+}
+
+fn totals(total: usize, trainable: usize) -> String {
+    format!(
+        " Total params: {} ({})\n Trainable params: {} ({})\n Non-trainable params: {} ({})\n",
+        group(total),
+        bytes(total * 4),
         group(trainable),
-        bytes(trainable * 4)
-    );
-    s += &format!(
-        " Non-trainable params: {} ({})\n",
+        bytes(trainable * 4),
         group(total - trainable),
         bytes((total - trainable) * 4)
-    );
-    s
+    )
 }
 
 /// `12345` → `12,345`.
-fn group(n: usize) -> String {
+pub(crate) fn group(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

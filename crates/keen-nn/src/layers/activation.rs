@@ -31,7 +31,7 @@ pub enum Activation {
 impl Activation {
     /// Applies the activation.
     #[track_caller]
-    pub fn apply(&self, x: &Tensor) -> Tensor {
+    pub fn call(&self, x: &Tensor) -> Tensor {
         match *self {
             Activation::Linear => x.clone(),
             Activation::Relu => x.relu(),

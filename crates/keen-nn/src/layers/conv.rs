@@ -153,7 +153,7 @@ impl Conv2d {
         if let Some(b) = bias {
             y = y.add(&b.value());
         }
-        self.activation.apply(&y)
+        self.activation.call(&y)
     }
 }
 

@@ -155,7 +155,7 @@ impl Conv2dTranspose {
         if let Some(b) = bias {
             y = y.add(&b.value());
         }
-        self.activation.apply(&y)
+        self.activation.call(&y)
     }
 }
 

@@ -159,7 +159,7 @@ impl Dense {
             d.push(self.units as isize);
             y = y.reshape_dims(&d);
         }
-        self.activation.apply(&y)
+        self.activation.call(&y)
     }
 }
 

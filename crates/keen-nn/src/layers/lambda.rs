@@ -105,6 +105,10 @@ impl Layer for Lambda {
     fn layer_name(&self) -> Option<&str> {
         self.name.as_deref()
     }
+    #[track_caller]
+    fn forward_many(&self, xs: &[Tensor], _training: bool) -> Vec<Tensor> {
+        vec![self.call_many(xs)]
+    }
 }
 
 /// Keras 3's `LeakyReLU` layer: `x` for `x > 0`, else `negative_slope·x`, with Keras'

@@ -1,10 +1,10 @@
 //! Layers that merge several inputs: `Concatenate`, `Add`, `Multiply`.
 //!
-//! They take a slice of tensors (`call(&[a, b])`), so they are not one-input [`Layer`]s; in a
-//! custom model call them directly.
-//!
-//! [`Layer`]: crate::Layer
+//! They take a slice of tensors (`call(&[a, b])`). As [`Layer`]s they take their inputs
+//! through [`forward_many`](Layer::forward_many), which is how the Functional API calls them
+//! (`Concatenate::new().apply(&[a, b])`).
 
+use crate::layer::Layer;
 use crate::module::{Module, Walk};
 use keen_tensor::Tensor;
 
@@ -117,11 +117,25 @@ impl Multiply {
     }
 }
 
-macro_rules! no_variables {
-    ($($t:ty),*) => {$(
+macro_rules! merge_layer {
+    ($($t:ty => $type_name:literal),*) => {$(
         impl Module for $t {
             fn visit(&self, _: &mut Walk<'_>) {}
         }
+
+        impl Layer for $t {
+            // One input merges with nothing: it passes through, as a list of one does.
+            fn forward(&self, x: &Tensor, _training: bool) -> Tensor {
+                self.call(std::slice::from_ref(x))
+            }
+            fn type_name(&self) -> &'static str {
+                $type_name
+            }
+            #[track_caller]
+            fn forward_many(&self, xs: &[Tensor], _training: bool) -> Vec<Tensor> {
+                vec![self.call(xs)]
+            }
+        }
     )*};
 }
-no_variables!(Concatenate, Add, Multiply);
+merge_layer!(Concatenate => "concatenate", Add => "add", Multiply => "multiply");

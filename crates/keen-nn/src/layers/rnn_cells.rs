@@ -340,7 +340,7 @@ impl RecurrentCell for SimpleRnnCell {
         let h = self
             .config
             .activation
-            .apply(&xp.add(&states[0].matmul(&v.recurrent_kernel.value())));
+            .call(&xp.add(&states[0].matmul(&v.recurrent_kernel.value())));
         (h.clone(), vec![h])
     }
     fn unbuilt_copy(&self) -> Self {
@@ -482,19 +482,19 @@ impl RecurrentCell for GruCell {
             let zr = self
                 .config
                 .recurrent_activation
-                .apply(&x_zr.add(&inner.narrow(1, 0, 2 * u)));
+                .call(&x_zr.add(&inner.narrow(1, 0, 2 * u)));
             let r = zr.narrow(1, u, u);
             (zr.clone(), r.mul(&inner.narrow(1, 2 * u, u)))
         } else {
             // The candidate's product needs r first, so the recurrent GEMM splits in two.
             let inner = h.matmul(&rk.narrow(1, 0, 2 * u));
-            let zr = self.config.recurrent_activation.apply(&x_zr.add(&inner));
+            let zr = self.config.recurrent_activation.call(&x_zr.add(&inner));
             let r = zr.narrow(1, u, u);
             let rec_h = r.mul(h).matmul(&rk.narrow(1, 2 * u, u));
             (zr, rec_h)
         };
         let z = zr.narrow(1, 0, u);
-        let hh = self.config.activation.apply(&x_h.add(&rec_h));
+        let hh = self.config.activation.call(&x_h.add(&rec_h));
         // z·h + (1 − z)·ĥ, written with one product fewer.
         let h_new = hh.add(&z.mul(&h.sub(&hh)));
         (h_new.clone(), vec![h_new])
@@ -625,13 +625,13 @@ impl RecurrentCell for LstmCell {
         let z = xp.add(&hr);
         let (act, rec) = (self.config.activation, self.config.recurrent_activation);
         // i and f are adjacent: one activation call covers both.
-        let if_ = rec.apply(&z.narrow(1, 0, 2 * u));
+        let if_ = rec.call(&z.narrow(1, 0, 2 * u));
         let i = if_.narrow(1, 0, u);
         let f = if_.narrow(1, u, u);
-        let g = act.apply(&z.narrow(1, 2 * u, u));
-        let o = rec.apply(&z.narrow(1, 3 * u, u));
+        let g = act.call(&z.narrow(1, 2 * u, u));
+        let o = rec.call(&z.narrow(1, 3 * u, u));
         let c_new = f.mul(c).add(&i.mul(&g));
-        let h_new = o.mul(&act.apply(&c_new));
+        let h_new = o.mul(&act.call(&c_new));
         (h_new.clone(), vec![h_new, c_new])
     }
     fn unbuilt_copy(&self) -> Self {

@@ -1,0 +1,397 @@
+//! The Functional API: wiring, shared layers, sub-models, naming, freezing, weights, summary,
+//! saving, and the errors a wrong wiring gives.
+
+use keen_nn::prelude::*;
+use keen_nn::WeightsError;
+use keen_tape::GradientTape;
+use keen_tensor::{DType, Tensor};
+use std::sync::Arc;
+
+fn ids(v: Vec<i64>, shape: [usize; 2]) -> Tensor {
+    Tensor::from_vec(v, shape)
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "keen-functional-{name}-{}.safetensors",
+        std::process::id()
+    ))
+}
+
+/// Text ids through Embedding + GRU, features through Dense, concatenated; a price head and a
+/// class head. `shared` is applied twice.
+fn two_in_two_out() -> (Model, Arc<Dense>) {
+    let text = Input::new(&[6]).dtype(DType::Int64).name("text");
+    let feats = Input::new(&[4]).name("feats");
+    let t = Embedding::new(10, 5).apply(&text);
+    let t = Gru::new(8).apply(&t);
+    let f = Dense::new(8).activation(Activation::Relu).apply(&feats);
+    let h = Concatenate::new().apply(&[t, f]);
+    let shared = Arc::new(Dense::new(16).activation(Activation::Tanh));
+    let h1 = shared.apply(&h);
+    let h2 = shared.apply(&Dense::new(16).apply(&h));
+    let price = Dense::new(1).name("price").apply(&h1);
+    let class = Dense::new(3)
+        .activation(Activation::Softmax)
+        .name("class")
+        .apply(&Add::new().apply(&[h1, h2]));
+    (Model::new(&[text, feats], &[price, class]), shared)
+}
+
+#[test]
+fn a_two_input_two_output_model_runs_eagerly_and_is_built_at_construction() {
+    let (model, _) = two_in_two_out();
+    // Built at construction: embedding 50, gru 3·(5·8 + 8·8 + 2·8) = 360, dense 40, dense_1
+    // (the shared one) 272, dense_2 272, price 17, class 51.
+    assert_eq!(model.count_params(), 50 + 360 + 40 + 272 + 272 + 17 + 51);
+    assert_eq!(
+        model.layer_names(),
+        [
+            "embedding",
+            "gru",
+            "dense",
+            "concatenate",
+            "dense_1",
+            "price",
+            "dense_2",
+            "add",
+            "class"
+        ]
+    );
+    assert_eq!(model.input_names(), ["text", "feats"]);
+    assert_eq!(model.output_names(), ["price", "class"]);
+    let text = ids((0..18).map(|i| i % 10).collect(), [3, 6]);
+    let feats = Tensor::random_uniform([3, 4], -1.0, 1.0, DType::Float32);
+    let out = model.call(&[text, feats], false);
+    assert_eq!(out[0].dims(), [3, 1]);
+    assert_eq!(out[1].dims(), [3, 3]);
+    let rows = out[1].sum(&[-1], false).to_vec::<f32>();
+    assert!(rows.iter().all(|s| (s - 1.0).abs() < 1e-5), "{rows:?}");
+}
+
+#[test]
+fn a_shared_layer_is_one_set_of_variables_and_its_gradients_add_up() {
+    // out = (a·K + b) + (c·K + b): one kernel and one bias used twice.
+    let (a, c) = (Input::new(&[2]), Input::new(&[2]));
+    let shared = Arc::new(Dense::new(3));
+    let sum = Add::new().apply(&[shared.apply(&a), shared.apply(&c)]);
+    let model = Model::new(&[a, c], &[sum]);
+
+    let names: Vec<String> = model
+        .named_variables()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(names, ["dense.kernel", "dense.bias"]);
+    let kernel = shared.kernel().unwrap();
+    assert_eq!(model.variables()[0].id(), kernel.id());
+
+    kernel.assign(&Tensor::from_vec(
+        vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0],
+        [2, 3],
+    ));
+    let xa = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2]);
+    let xc = Tensor::from_vec(vec![-1.0f32, 0.5, 2.0, 1.0], [2, 2]);
+    let tape = GradientTape::new();
+    let loss = model.call(&[xa, xc], true)[0].sum_all();
+    let grads = tape.gradient(&loss, &model.trainable_variables());
+    // d loss / dK[i, j] = Σ_n (a[n, i] + c[n, i]): column sums of a + c = (1-1+3+2, 2+0.5+4+1)
+    // = (5, 7.5), the same for each of the 3 units; d loss / d bias = 2 uses · 2 rows = 4.
+    assert_eq!(
+        grads[0].as_ref().unwrap().to_vec::<f32>(),
+        [5.0, 5.0, 5.0, 7.5, 7.5, 7.5]
+    );
+    assert_eq!(grads[1].as_ref().unwrap().to_vec::<f32>(), [4.0, 4.0, 4.0]);
+}
+
+#[test]
+fn a_layer_shared_by_two_models_is_updated_for_both() {
+    let shared = Arc::new(Dense::new(2).name("shared"));
+    let a = Input::new(&[3]);
+    let first = Model::new(&[&a], &[shared.apply(&a)]);
+    let b = Input::new(&[3]);
+    let head = Dense::new(1).apply(&shared.apply(&b));
+    let second = Model::new(&[b], &[head]);
+    let id = |m: &Model| m.get_layer("shared").unwrap().variables()[0].id();
+    assert_eq!(id(&first), id(&second));
+
+    let x = Tensor::ones([1, 3], DType::Float32);
+    let before = second.call(std::slice::from_ref(&x), false)[0].to_vec::<f32>();
+    let k = shared.kernel().unwrap();
+    k.assign(&k.value().add(1.0));
+    let after = second.call(&[x], false)[0].to_vec::<f32>();
+    assert_ne!(before, after, "second model sees the first's update");
+}
+
+#[test]
+fn sub_models_are_layers_with_their_own_paths() {
+    let encoder = Sequential::new()
+        .add(Dense::new(4).activation(Activation::Relu))
+        .add(Dense::new(2));
+    let inner_in = Input::new(&[2]);
+    let inner = Model::new(&[&inner_in], &[Dense::new(1).apply(&inner_in)]).name("head");
+
+    let x = Input::new(&[3]);
+    let z = encoder.apply(&x);
+    let y = inner.apply(&z);
+    let model = Model::new(&[x], &[y]);
+    let names: Vec<String> = model
+        .named_variables()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "sequential.dense.kernel",
+            "sequential.dense.bias",
+            "sequential.dense_1.kernel",
+            "sequential.dense_1.bias",
+            "head.dense.kernel",
+            "head.dense.bias"
+        ]
+    );
+    assert_eq!(model.layer_names(), ["sequential", "head"]);
+    // One input and one output: a plain Layer, as fit and Sequential use it.
+    let t = Tensor::ones([5, 3], DType::Float32);
+    let y = model.forward(&t, false);
+    assert_eq!(y.dims(), [5, 1]);
+    let seq = model.get_layer("sequential").unwrap();
+    let z = seq.forward(&t, false);
+    let head = model.get_layer("head").unwrap();
+    assert_eq!(head.forward(&z, false).to_vec::<f32>(), y.to_vec::<f32>());
+}
+
+#[test]
+fn a_multi_output_sub_model_is_applied_with_apply_multi() {
+    let x = Input::new(&[3]);
+    let inner = Model::new(
+        &[&x],
+        &[Dense::new(2).apply(&x), Dense::new(5).apply(&x)],
+    );
+    let outer_in = Input::new(&[3]);
+    let parts = inner.apply_multi(&outer_in);
+    assert_eq!(parts.len(), 2);
+    assert_eq!(
+        (parts[0].dims(), parts[1].dims()),
+        ([2].as_slice(), [5].as_slice())
+    );
+    let model = Model::new(&[outer_in], &[Concatenate::new().apply(&parts)]);
+    let summary = model.summary();
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("functional (Functional)"))
+        .unwrap();
+    assert!(row.contains("[(None, 2), (None, 5)]"), "{row}");
+    assert!(
+        summary.contains("functional[0][0], functional[0][1]"),
+        "{summary}"
+    );
+    let y = model.call(&[Tensor::ones([2, 3], DType::Float32)], false);
+    assert_eq!(y[0].dims(), [2, 7]);
+}
+
+#[test]
+fn get_layer_finds_given_and_automatic_names() {
+    let (model, shared) = two_in_two_out();
+    let price = model.get_layer("price").unwrap();
+    assert_eq!(price.type_name(), "dense");
+    assert_eq!(price.count_params(), 17);
+    let d1 = model.get_layer("dense_1").unwrap();
+    assert_eq!(d1.variables()[0].id(), shared.kernel().unwrap().id());
+    assert!(model.get_layer("nope").is_none());
+}
+
+#[test]
+fn automatic_names_skip_names_the_user_took() {
+    let x = Input::new(&[2]);
+    let h = Dense::new(2).apply(&x);
+    let y = Dense::new(2).name("dense").apply(&h);
+    let model = Model::new(&[x], &[y]);
+    assert_eq!(model.layer_names(), ["dense_1", "dense"]);
+}
+
+#[test]
+#[should_panic(expected = "Model: the name `twin` is used by two layers")]
+fn two_layers_with_one_name_are_refused() {
+    let x = Input::new(&[2]);
+    let h = Dense::new(2).name("twin").apply(&x);
+    let y = Dense::new(2).name("twin").apply(&h);
+    Model::new(&[x], &[y]);
+}
+
+#[test]
+fn freezing_a_layer_removes_its_variables_from_training() {
+    let x = Input::new(&[3]);
+    let h = Dense::new(4).name("body").apply(&x);
+    let h = BatchNormalization::new().name("bn").apply(&h);
+    let y = Dense::new(1).name("head").apply(&h);
+    let model = Model::new(&[x], &[y]);
+    assert_eq!(model.trainable_variables().len(), 6); // body 2, bn gamma/beta, head 2
+    model.get_layer("body").unwrap().set_trainable(false);
+    model.get_layer("bn").unwrap().set_trainable(false);
+    let trainable: Vec<String> = model
+        .trainable_variables()
+        .iter()
+        .map(|v| v.name().to_string())
+        .collect();
+    assert_eq!(trainable, ["head.kernel", "head.bias"]);
+    assert!(model
+        .summary()
+        .contains(" Non-trainable params: 32 (128.00 B)"));
+
+    // A frozen variable gets no gradient and is not watched.
+    let tape = GradientTape::new();
+    let loss = model.call(&[Tensor::ones([2, 3], DType::Float32)], true)[0].sum_all();
+    let body_kernel = model.get_layer("body").unwrap().variables()[0].clone();
+    assert!(tape
+        .gradient(&loss, &[body_kernel])
+        .pop()
+        .unwrap()
+        .is_none());
+
+    // Unfreezing restores each variable's own kind: moving statistics stay non-trainable.
+    model.set_trainable(true);
+    assert_eq!(model.trainable_variables().len(), 6);
+    assert_eq!(model.non_trainable_variables().len(), 2);
+}
+
+#[test]
+fn weights_come_in_keras_order_and_set_weights_checks_them() {
+    let x = Input::new(&[2]);
+    let y = Dense::new(1).apply(&Dense::new(3).apply(&x));
+    let model = Model::new(&[x], &[y]);
+    let w = model.get_weights();
+    let shapes: Vec<Vec<usize>> = w.iter().map(|t| t.dims().to_vec()).collect();
+    assert_eq!(shapes, [vec![2, 3], vec![3], vec![3, 1], vec![1]]);
+
+    let ones: Vec<Tensor> = w.iter().map(Tensor::ones_like).collect();
+    model.set_weights(&ones).unwrap();
+    let out = model.call(&[Tensor::ones([1, 2], DType::Float32)], false);
+    // h = 1+1+1 = 3 per unit, y = 3·3 + 1 = 10.
+    assert_eq!(out[0].to_vec::<f32>(), [10.0]);
+
+    assert_eq!(
+        model.set_weights(&ones[..3]),
+        Err(WeightsError::Count {
+            expected: 4,
+            got: 3
+        })
+    );
+    let mut wrong = ones.clone();
+    wrong[2] = Tensor::ones([1, 3], DType::Float32);
+    let err = model.set_weights(&wrong).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "set_weights: value 2 for `dense_1.kernel` is (1, 3) float32, the variable is (3, 1) float32"
+    );
+    assert_eq!(model.get_weights()[2].to_vec::<f32>(), [1.0, 1.0, 1.0]);
+}
+
+#[test]
+fn summary_has_the_connected_to_column() {
+    let (model, _) = two_in_two_out();
+    let text = model.summary();
+    print!("{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "Model: \"functional\"");
+    assert!(lines[2].starts_with("Layer (type)"));
+    assert!(lines[2].ends_with("Connected to"));
+    let row = |name: &str| {
+        *lines
+            .iter()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name}"))
+    };
+    assert!(row("text (InputLayer)").contains("(None, 6)"));
+    assert!(row("embedding (Embedding)").ends_with("text[0][0]"));
+    assert!(row("concatenate (Concatenate)").ends_with("gru[0][0], dense[0][0]"));
+    // The shared layer: counted once, connected twice.
+    let shared = row("dense_1 (Dense)");
+    assert!(
+        shared.contains("(None, 16)") && shared.contains(" 272 "),
+        "{shared}"
+    );
+    assert!(
+        shared.ends_with("concatenate[0][0], dense_2[0][0]"),
+        "{shared}"
+    );
+    assert!(row("add (Add)").ends_with("dense_1[0][0], dense_1[1][0]"));
+    assert!(text.contains(" Total params: 1,062 (4.15 KB)"));
+    assert!(text.contains(" Non-trainable params: 0 (0.00 B)"));
+}
+
+#[test]
+fn save_and_load_round_trip_by_path() {
+    let (a, _) = two_in_two_out();
+    let text = ids((0..12).map(|i| (i * 7) % 10).collect(), [2, 6]);
+    let feats = Tensor::random_uniform([2, 4], -1.0, 1.0, DType::Float32);
+    let xs = [text, feats];
+    let ya = a.call(&xs, false);
+    let path = tmp("round-trip");
+    a.save_weights(&path).unwrap();
+    let saved = keen_tape::checkpoint::load_safetensors(&path).unwrap();
+    assert!(saved.contains_key("dense_1.kernel") && saved.contains_key("price.bias"));
+    assert!(
+        saved.contains_key("gru.recurrent_kernel"),
+        "{:?}",
+        saved.keys()
+    );
+
+    let (b, _) = two_in_two_out();
+    assert_ne!(b.call(&xs, false)[0].to_vec::<f32>(), ya[0].to_vec::<f32>());
+    b.load_weights(&path).unwrap();
+    let yb = b.call(&xs, false);
+    assert_eq!(yb[0].to_vec::<f32>(), ya[0].to_vec::<f32>());
+    assert_eq!(yb[1].to_vec::<f32>(), ya[1].to_vec::<f32>());
+    std::fs::remove_file(path).ok();
+}
+
+#[test]
+#[should_panic(
+    expected = "apply: Dense `shared` cannot take input shape (None, 32): Dense `shared`: built for inputs with last axis 64, got shape (1, 32)"
+)]
+fn a_wrong_shape_fails_at_construction_naming_the_layer_and_both_shapes() {
+    let x = Input::new(&[64]);
+    let shared = Arc::new(Dense::new(16).name("shared"));
+    shared.apply(&x);
+    let narrow = Dense::new(32).apply(&x);
+    shared.apply(&narrow);
+}
+
+#[test]
+#[should_panic(expected = "apply: Concatenate cannot take input shape (None, 6, 2) and (None, 3)")]
+fn a_merge_of_incompatible_shapes_fails_at_construction() {
+    let (a, b) = (Input::new(&[6, 2]), Input::new(&[3]));
+    Concatenate::new().apply(&[a, b]);
+}
+
+#[test]
+#[should_panic(expected = "Model: an output depends on input `stray` (None, 2) that is not among")]
+fn an_output_needing_an_unlisted_input_is_refused() {
+    let (a, b) = (Input::new(&[2]), Input::new(&[2]).name("stray"));
+    let y = Add::new().apply(&[&*a, &*b]);
+    Model::new(&[a], &[y]);
+}
+
+#[test]
+#[should_panic(
+    expected = "Model `functional`: input 1 (feats) expects shape (None, 4), got (2, 5)"
+)]
+fn calling_with_a_wrong_input_shape_names_the_input() {
+    let (model, _) = two_in_two_out();
+    model.call(
+        &[
+            Tensor::zeros([2, 6], DType::Int64),
+            Tensor::zeros([2, 5], DType::Float32),
+        ],
+        false,
+    );
+}
+
+#[test]
+#[should_panic(expected = "Model `functional` has 2 inputs and 2 outputs")]
+fn a_multi_input_model_is_not_a_single_tensor_layer() {
+    let (model, _) = two_in_two_out();
+    model.forward(&Tensor::zeros([2, 6], DType::Int64), false);
+}
