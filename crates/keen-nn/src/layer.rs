@@ -17,6 +17,12 @@ pub trait Layer: Module {
         None
     }
 
+    /// The names of the outputs, under which `fit` logs each output's loss and metrics
+    /// (`price_loss`); empty for a single-output layer.
+    fn output_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Applies the layer to several inputs, giving several outputs: the Functional API's view
     /// of a layer. Merge layers take their inputs here, a recurrent layer its initial states,
     /// a Functional model all its inputs. The default takes exactly one input.

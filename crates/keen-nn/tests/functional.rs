@@ -165,10 +165,7 @@ fn sub_models_are_layers_with_their_own_paths() {
 #[test]
 fn a_multi_output_sub_model_is_applied_with_apply_multi() {
     let x = Input::new(&[3]);
-    let inner = Model::new(
-        &[&x],
-        &[Dense::new(2).apply(&x), Dense::new(5).apply(&x)],
-    );
+    let inner = Model::new(&[&x], &[Dense::new(2).apply(&x), Dense::new(5).apply(&x)]);
     let outer_in = Input::new(&[3]);
     let parts = inner.apply_multi(&outer_in);
     assert_eq!(parts.len(), 2);
@@ -394,4 +391,177 @@ fn calling_with_a_wrong_input_shape_names_the_input() {
 fn a_multi_input_model_is_not_a_single_tensor_layer() {
     let (model, _) = two_in_two_out();
     model.forward(&Tensor::zeros([2, 6], DType::Int64), false);
+}
+
+/// 128 samples: price = half the feature sum plus a fifth of the ids' centred mean (both
+/// inputs matter); class = which third of [-1, 1] the first feature falls in.
+fn toy_data() -> ([Tensor; 2], [Tensor; 2]) {
+    keen_tensor::random::set_seed(7);
+    let n = 128;
+    let text = Tensor::random_uniform([n, 6], 0.0, 10.0, DType::Float32)
+        .floor()
+        .cast(DType::Int64);
+    let feats = Tensor::random_uniform([n, 4], -1.0, 1.0, DType::Float32);
+    let id_mean = text.cast(DType::Float32).mean(&[-1], true).sub(4.5);
+    let price = feats.sum(&[-1], true).mul(0.5).add(&id_mean.mul(0.2));
+    let f = feats.to_vec::<f32>();
+    let class: Vec<i64> = (0..n)
+        .map(|i| (((f[i * 4] + 1.0) * 1.5).floor() as i64).clamp(0, 2))
+        .collect();
+    ([text, feats], [price, Tensor::from_vec(class, [n])])
+}
+
+fn compiled(model: Model) -> keen_nn::fit::Compiled<Model> {
+    use keen_nn::losses::{MeanSquaredError, SparseCategoricalCrossentropy};
+    model
+        .compile(
+            keen_optim::Adam::new(0.01),
+            (
+                MeanSquaredError::new(),
+                SparseCategoricalCrossentropy::new(),
+            ),
+        )
+        .loss_weights([1.0, 0.5])
+        .output_metrics("price", ["mae"])
+        .output_metrics("class", ["accuracy"])
+}
+
+#[test]
+fn a_two_input_two_output_model_trains_with_fit() {
+    let (x, y) = toy_data();
+    let (model, shared) = two_in_two_out();
+    let mut model = compiled(model);
+    let before = model.evaluate(&x, &y, 64);
+    let history = model.fit(
+        &x,
+        &y,
+        FitOptions::new()
+            .epochs(25)
+            .batch_size(16)
+            .verbose(Verbosity::Silent),
+    );
+    assert_eq!(
+        history.names(),
+        [
+            "loss",
+            "price_loss",
+            "class_loss",
+            "price_mae",
+            "class_accuracy",
+            "learning_rate"
+        ]
+    );
+    let loss = history.get("loss").unwrap();
+    let after = model.evaluate(&x, &y, 64);
+    println!(
+        "before {before}\nepoch 1 loss {:.4}\nafter {after}",
+        loss[0]
+    );
+    // Seen (this test alone, seed 7): before loss 0.95 (price 0.41, class 1.07, accuracy
+    // 0.47), epoch 1 0.80; after 25 epochs loss 0.016 (price 0.009, class 0.014), accuracy 1.0.
+    // Other tests drawing from the global generator meanwhile shift these a little.
+    assert!(loss[loss.len() - 1] < 0.3 * loss[0], "{loss:?}");
+    assert!(after["loss"] < 0.2 * before["loss"], "{before} -> {after}");
+    assert!(
+        after["price_loss"] < 0.05 && after["class_accuracy"] > 0.9,
+        "{after}"
+    );
+    // The total is the weighted sum of the outputs' losses, as Keras logs it.
+    let total = after["price_loss"] + 0.5 * after["class_loss"];
+    assert!((after["loss"] - total).abs() < 1e-5, "{after}");
+    // The shared layer was trained through the model (it is the same Variable).
+    let k = shared.kernel().unwrap();
+    let trained = model.model().get_layer("dense_1").unwrap().variables()[0].clone();
+    assert_eq!(k.id(), trained.id());
+
+    let out = model.predict_multi(&x, 50);
+    assert_eq!(
+        (out[0].dims(), out[1].dims()),
+        ([128, 1].as_slice(), [128, 3].as_slice())
+    );
+}
+
+#[test]
+fn a_frozen_layer_is_not_changed_by_fit() {
+    let (x, y) = toy_data();
+    let (model, shared) = two_in_two_out();
+    model.get_layer("embedding").unwrap().set_trainable(false);
+    shared.set_trainable(false);
+    let frozen_before = (
+        shared.get_weights(),
+        model.get_layer("embedding").unwrap().get_weights(),
+    );
+    let price_before = model.get_layer("price").unwrap().get_weights();
+    let mut model = compiled(model);
+    model.fit(
+        &x,
+        &y,
+        FitOptions::new().epochs(2).verbose(Verbosity::Silent),
+    );
+    let m = model.model();
+    let frozen_after = (
+        shared.get_weights(),
+        m.get_layer("embedding").unwrap().get_weights(),
+    );
+    let same = |a: &[Tensor], b: &[Tensor]| {
+        a.iter()
+            .zip(b)
+            .all(|(a, b)| a.to_vec::<f32>() == b.to_vec::<f32>())
+    };
+    assert!(same(&frozen_before.0, &frozen_after.0));
+    assert!(same(&frozen_before.1, &frozen_after.1));
+    assert!(!same(
+        &price_before,
+        &m.get_layer("price").unwrap().get_weights()
+    ));
+}
+
+#[test]
+fn one_loss_applies_to_every_output() {
+    let x = Input::new(&[2]);
+    let (a, b) = (
+        Dense::new(1).name("a").apply(&x),
+        Dense::new(1).name("b").apply(&x),
+    );
+    let model = Model::new(&[x], &[a, b]);
+    let mut model = model
+        .compile(
+            keen_optim::Sgd::new(0.1),
+            keen_nn::losses::MeanSquaredError::new(),
+        )
+        .metrics(["mae"]);
+    let xs = Tensor::ones([4, 2], DType::Float32);
+    let logs = model.train_on_batch(
+        &xs,
+        &[
+            Tensor::zeros([4, 1], DType::Float32),
+            Tensor::ones([4, 1], DType::Float32),
+        ],
+    );
+    let names: Vec<&str> = logs.iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["loss", "a_loss", "b_loss", "a_mae", "b_mae"]);
+    assert!((logs["loss"] - logs["a_loss"] - logs["b_loss"]).abs() < 1e-6);
+}
+
+#[test]
+#[should_panic(expected = "compile: 3 losses for a model with 2 outputs (price, class)")]
+fn a_loss_count_that_fits_no_output_count_is_refused() {
+    use keen_nn::losses::MeanSquaredError;
+    let (model, _) = two_in_two_out();
+    let _ = model.compile(
+        keen_optim::Adam::new(0.01),
+        (
+            MeanSquaredError::new(),
+            MeanSquaredError::new(),
+            MeanSquaredError::new(),
+        ),
+    );
+}
+
+#[test]
+#[should_panic(expected = "fit: the model has 2 outputs but y has 1 tensors")]
+fn fit_needs_one_target_per_output() {
+    let (x, y) = toy_data();
+    let (model, _) = two_in_two_out();
+    compiled(model).fit(&x, &y[..1], FitOptions::new().verbose(Verbosity::Silent));
 }

@@ -31,7 +31,7 @@ pub use callbacks::{
 pub use progress::Verbosity;
 
 use crate::losses::Loss;
-use crate::metrics::{self, Mean, Metric};
+use crate::metrics::{self, Metric};
 use crate::Layer;
 use keen_data::Dataset;
 use keen_optim::Optimizer;
@@ -148,7 +148,7 @@ pub struct FitOptions {
     shuffle: bool,
     seed: u64,
     validation_split: f64,
-    validation_data: Option<(Tensor, Tensor)>,
+    validation_data: Option<(Vec<Tensor>, Vec<Tensor>)>,
     class_weight: Option<BTreeMap<i64, f64>>,
     sample_weight: Option<Tensor>,
     callbacks: Vec<Box<dyn Callback>>,
@@ -208,9 +208,10 @@ impl FitOptions {
         self.validation_split = fraction;
         self
     }
-    /// Validation inputs and targets, evaluated after each epoch.
-    pub fn validation_data(mut self, x: &Tensor, y: &Tensor) -> Self {
-        self.validation_data = Some((x.clone(), y.clone()));
+    /// Validation inputs and targets, evaluated after each epoch (a tensor each, or one per
+    /// model input and output).
+    pub fn validation_data(mut self, x: impl IntoTensors, y: impl IntoTensors) -> Self {
+        self.validation_data = Some((x.into_tensors(), y.into_tensors()));
         self
     }
     /// Weights of classes (by integer label, or arg-max of one-hot targets) in the loss.
@@ -248,56 +249,208 @@ pub struct TrainContext<'a> {
 /// `compile` for every model: a layer stack, a Functional model or a custom model that
 /// implements [`Layer`].
 pub trait Compile: Layer + Sized {
-    /// Attaches an optimizer and a loss (Keras' `model.compile`).
-    fn compile(
-        self,
-        optimizer: impl Optimizer + 'static,
-        loss: impl Loss + 'static,
-    ) -> Compiled<Self> {
+    /// Attaches an optimizer and a loss (Keras' `model.compile`). A model with several
+    /// outputs takes one loss per output as a tuple (`(MeanSquaredError::new(),
+    /// SparseCategoricalCrossentropy::new())`), or one loss for all outputs.
+    ///
+    /// # Panics
+    /// When the number of losses is neither 1 nor the number of outputs.
+    #[track_caller]
+    fn compile(self, optimizer: impl Optimizer + 'static, loss: impl IntoLosses) -> Compiled<Self> {
+        let losses = loss.into_losses();
+        let output_names = match self.output_names() {
+            names if names.len() > 1 => names,
+            _ => vec![String::new()],
+        };
+        let n = output_names.len();
+        if losses.len() != 1 && losses.len() != n {
+            panic!(
+                "compile: {} losses for a model with {n} outputs ({}); give one loss per output or one for all",
+                losses.len(),
+                output_names.join(", ")
+            );
+        }
         Compiled {
             model: self,
             optimizer: Box::new(optimizer),
-            loss: Box::new(loss),
+            losses,
+            loss_weights: vec![1.0; n],
             metrics: Vec::new(),
+            output_names,
         }
     }
 }
 
+/// Inputs or targets for `fit`, `evaluate` and `predict`: one tensor (`&x`), or one per model
+/// input or output (`&[text, features]`), samples along axis 0.
+pub trait IntoTensors {
+    /// The tensors, in the model's input (or output) order.
+    fn into_tensors(self) -> Vec<Tensor>;
+}
+
+impl IntoTensors for &Tensor {
+    fn into_tensors(self) -> Vec<Tensor> {
+        vec![self.clone()]
+    }
+}
+
+impl IntoTensors for &[Tensor] {
+    fn into_tensors(self) -> Vec<Tensor> {
+        self.to_vec()
+    }
+}
+
+impl<const N: usize> IntoTensors for &[Tensor; N] {
+    fn into_tensors(self) -> Vec<Tensor> {
+        self.to_vec()
+    }
+}
+
+impl IntoTensors for &Vec<Tensor> {
+    fn into_tensors(self) -> Vec<Tensor> {
+        self.clone()
+    }
+}
+
+/// The losses given to [`compile`](Compile::compile): one loss, or a tuple of one per output
+/// (Keras' `loss=[...]`).
+pub trait IntoLosses {
+    /// The losses, in output order.
+    fn into_losses(self) -> Vec<Box<dyn Loss>>;
+}
+
+impl<L: Loss + 'static> IntoLosses for L {
+    fn into_losses(self) -> Vec<Box<dyn Loss>> {
+        vec![Box::new(self)]
+    }
+}
+
+impl IntoLosses for Vec<Box<dyn Loss>> {
+    fn into_losses(self) -> Vec<Box<dyn Loss>> {
+        self
+    }
+}
+
+macro_rules! tuple_losses {
+    ($($t:ident),*) => {
+        impl<$($t: Loss + 'static),*> IntoLosses for ($($t,)*) {
+            #[allow(non_snake_case)]
+            fn into_losses(self) -> Vec<Box<dyn Loss>> {
+                let ($($t,)*) = self;
+                vec![$(Box::new($t)),*]
+            }
+        }
+    };
+}
+tuple_losses!(A, B);
+tuple_losses!(A, B, C);
+tuple_losses!(A, B, C, D);
+
 impl<M: Layer + Sized> Compile for M {}
 
 /// A model with its optimizer, loss and metrics: what `fit` trains.
+///
+/// With several outputs (a Functional model), each output has its loss (one for all if one
+/// was given) and weight, the logged `loss` is the weighted sum, and each output's loss and
+/// metrics are logged under its name as Keras does: `price_loss`, `class_accuracy`.
 pub struct Compiled<M> {
     model: M,
     optimizer: Box<dyn Optimizer>,
-    loss: Box<dyn Loss>,
-    metrics: Vec<Box<dyn Metric>>,
+    losses: Vec<Box<dyn Loss>>,
+    loss_weights: Vec<f64>,
+    /// Each metric with the output it watches.
+    metrics: Vec<(usize, Box<dyn Metric>)>,
+    /// `[""]` for a single output, else the model's output names.
+    output_names: Vec<String>,
 }
 
-/// One batch: inputs, targets, optional per-sample weights.
-type Batch = (Tensor, Tensor, Option<Tensor>);
+/// One batch: inputs, targets (one per model input and output), optional per-sample weights.
+type Batch = (Vec<Tensor>, Vec<Tensor>, Option<Tensor>);
 
 impl<M: Layer> Compiled<M> {
     /// Adds metrics by Keras name (`"accuracy"` picks the accuracy that fits the loss), logged
-    /// under that name.
+    /// under that name; with several outputs, to every output, logged as `<output>_<name>`.
     ///
     /// # Panics
     /// On an unknown name.
     #[track_caller]
     pub fn metrics<'a>(mut self, names: impl IntoIterator<Item = &'a str>) -> Self {
-        for name in names {
-            let m = metrics::get(name, Some(self.loss.name()))
-                .unwrap_or_else(|| panic!("compile: unknown metric `{name}`"));
-            // Keras logs a metric under the string it was asked for (`mae`, not
-            // `mean_absolute_error`).
-            self.metrics.push(Box::new(metrics::renamed(m, name)));
+        let names: Vec<&str> = names.into_iter().collect();
+        for output in 0..self.output_names.len() {
+            self = self.add_metrics(output, &names);
         }
         self
     }
 
-    /// Adds a metric object.
-    pub fn metric(mut self, m: impl Metric + 'static) -> Self {
-        self.metrics.push(Box::new(m));
+    /// Adds metrics by Keras name to the output named `output` (Keras' `metrics={"price":
+    /// ["mae"]}`), logged as `<output>_<name>`.
+    ///
+    /// # Panics
+    /// On an unknown metric or output name.
+    #[track_caller]
+    pub fn output_metrics<'a>(
+        self,
+        output: &str,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let Some(i) = self.output_names.iter().position(|n| n == output) else {
+            panic!(
+                "compile: no output named `{output}`; the outputs are {}",
+                self.output_names.join(", ")
+            );
+        };
+        let names: Vec<&str> = names.into_iter().collect();
+        self.add_metrics(i, &names)
+    }
+
+    #[track_caller]
+    fn add_metrics(mut self, output: usize, names: &[&str]) -> Self {
+        for &name in names {
+            let m = metrics::get(name, Some(self.loss(output).name()))
+                .unwrap_or_else(|| panic!("compile: unknown metric `{name}`"));
+            // Keras logs a metric under the string it was asked for (`mae`, not
+            // `mean_absolute_error`), prefixed by the output's name when there are several.
+            let logged = self.prefixed(output, name);
+            self.metrics
+                .push((output, Box::new(metrics::renamed(m, logged))));
+        }
         self
+    }
+
+    /// Adds a metric object (for the first output).
+    pub fn metric(mut self, m: impl Metric + 'static) -> Self {
+        self.metrics.push((0, Box::new(m)));
+        self
+    }
+
+    /// Weighs each output's loss in the total (Keras' `loss_weights`; default all 1).
+    ///
+    /// # Panics
+    /// When the number of weights differs from the number of outputs.
+    #[track_caller]
+    pub fn loss_weights(mut self, weights: impl IntoIterator<Item = f64>) -> Self {
+        let w: Vec<f64> = weights.into_iter().collect();
+        if w.len() != self.output_names.len() {
+            panic!(
+                "compile: {} loss weights for a model with {} outputs",
+                w.len(),
+                self.output_names.len()
+            );
+        }
+        self.loss_weights = w;
+        self
+    }
+
+    fn loss(&self, output: usize) -> &dyn Loss {
+        self.losses[output.min(self.losses.len() - 1)].as_ref()
+    }
+
+    /// `name`, or `<output>_name` when the model has several outputs.
+    fn prefixed(&self, output: usize, name: &str) -> String {
+        match self.output_names.len() {
+            1 => name.to_string(),
+            _ => format!("{}_{name}", self.output_names[output]),
+        }
     }
 
     /// The model.
@@ -317,54 +470,87 @@ impl<M: Layer> Compiled<M> {
 
     /// One gradient step on one batch; returns the batch's loss and metrics.
     #[track_caller]
-    pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Logs {
-        check_lengths("train_on_batch", x, y, None);
+    pub fn train_on_batch(&mut self, x: impl IntoTensors, y: impl IntoTensors) -> Logs {
+        let (x, y) = (x.into_tensors(), y.into_tensors());
+        check_lengths("train_on_batch", &x, &y, None);
         self.reset_metrics();
-        let loss = self.step(x, y, None);
-        self.logs(loss.0 / loss.1)
+        let (sums, n) = self.step(&x, &y, None);
+        self.logs(&sums.iter().map(|s| s / n).collect::<Vec<_>>())
     }
 
     /// Loss and metrics over `x`, `y` in batches, in inference mode.
     #[track_caller]
-    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Logs {
-        check_lengths("evaluate", x, y, None);
-        let n = x.dim(0);
+    pub fn evaluate(
+        &mut self,
+        x: impl IntoTensors,
+        y: impl IntoTensors,
+        batch_size: usize,
+    ) -> Logs {
+        let (x, y) = (x.into_tensors(), y.into_tensors());
+        check_lengths("evaluate", &x, &y, None);
+        let n = x[0].dim(0);
         let batches: Vec<Batch> = (0..n.div_ceil(batch_size.max(1)))
             .map(|b| {
                 let r = b * batch_size..((b + 1) * batch_size).min(n);
-                (rows(x, r.clone()), rows(y, r), None)
+                (all_rows(&x, r.clone()), all_rows(&y, r), None)
             })
             .collect();
         self.evaluate_batches(batches.into_iter())
     }
 
-    /// The model's outputs for `x`, in batches, in inference mode.
-    pub fn predict(&self, x: &Tensor, batch_size: usize) -> Tensor {
-        let n = x.dim(0);
-        let parts: Vec<Tensor> = without_recording(|| {
+    /// The model's output for `x`, in batches, in inference mode.
+    ///
+    /// # Panics
+    /// For a model with several outputs (use [`predict_multi`](Self::predict_multi)).
+    #[track_caller]
+    pub fn predict(&self, x: impl IntoTensors, batch_size: usize) -> Tensor {
+        let mut out = self.predict_multi(x, batch_size);
+        if out.len() != 1 {
+            panic!(
+                "predict: the model has {} outputs; use predict_multi",
+                out.len()
+            );
+        }
+        out.pop().expect("one output")
+    }
+
+    /// The model's outputs for `x` (one tensor per output), in batches, in inference mode.
+    pub fn predict_multi(&self, x: impl IntoTensors, batch_size: usize) -> Vec<Tensor> {
+        let x = x.into_tensors();
+        let n = x[0].dim(0);
+        let parts: Vec<Vec<Tensor>> = without_recording(|| {
             (0..n.div_ceil(batch_size.max(1)))
                 .map(|b| {
-                    self.model.forward(
-                        &rows(x, b * batch_size..((b + 1) * batch_size).min(n)),
-                        false,
-                    )
+                    let r = b * batch_size..((b + 1) * batch_size).min(n);
+                    self.model.forward_many(&all_rows(&x, r), false)
                 })
                 .collect()
         });
-        let refs: Vec<&Tensor> = parts.iter().collect();
-        Tensor::concat(&refs, 0)
+        (0..parts.first().map_or(0, Vec::len))
+            .map(|o| {
+                let refs: Vec<&Tensor> = parts.iter().map(|p| &p[o]).collect();
+                Tensor::concat(&refs, 0)
+            })
+            .collect()
     }
 
-    /// Trains on `x`, `y` (in-memory tensors; samples along axis 0).
+    /// Trains on `x`, `y` (in-memory tensors, one per model input and output; samples along
+    /// axis 0).
     ///
     /// # Panics
-    /// Before training starts, when `x` and `y` (or the sample weights) differ in length, or
-    /// when the loss does not accept the model's output and `y` (the message names the loss
-    /// and both shapes).
+    /// Before training starts, when `x` and `y` (or the sample weights) differ in length, when
+    /// `y` does not have one tensor per output, or when a loss does not accept its output and
+    /// target (the message names the loss and both shapes).
     #[track_caller]
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut options: FitOptions) -> History {
-        check_lengths("fit", x, y, options.sample_weight.as_ref());
-        let n = x.dim(0);
+    pub fn fit(
+        &mut self,
+        x: impl IntoTensors,
+        y: impl IntoTensors,
+        mut options: FitOptions,
+    ) -> History {
+        let (x, y) = (x.into_tensors(), y.into_tensors());
+        check_lengths("fit", &x, &y, options.sample_weight.as_ref());
+        let n = x[0].dim(0);
         let (x, y, sw, validation) = if options.validation_split > 0.0 {
             let split = options.validation_split;
             assert!(
@@ -373,19 +559,24 @@ impl<M: Layer> Compiled<M> {
             );
             let n_val = (n as f64 * split).round() as usize;
             let n_train = n - n_val;
-            let val = (rows(x, n_train..n), rows(y, n_train..n));
+            let val = (all_rows(&x, n_train..n), all_rows(&y, n_train..n));
             let sw = options.sample_weight.as_ref().map(|w| rows(w, 0..n_train));
-            (rows(x, 0..n_train), rows(y, 0..n_train), sw, Some(val))
+            (
+                all_rows(&x, 0..n_train),
+                all_rows(&y, 0..n_train),
+                sw,
+                Some(val),
+            )
         } else {
             (
-                x.clone(),
-                y.clone(),
+                x,
+                y,
                 options.sample_weight.clone(),
                 options.validation_data.take(),
             )
         };
         let sw = self.with_class_weight(&y, sw, options.class_weight.as_ref());
-        let n = x.dim(0);
+        let n = x[0].dim(0);
         let batch = options.batch_size.max(1);
         let steps = n.div_ceil(batch);
         self.dry_run(&x, &y);
@@ -403,7 +594,11 @@ impl<M: Layer> Compiled<M> {
                     Some(o) => t.index_select(0, &rows(o, r.clone())),
                     None => rows(t, r.clone()),
                 };
-                (take(&x), take(&y), sw.as_ref().map(take))
+                (
+                    x.iter().map(take).collect(),
+                    y.iter().map(take).collect(),
+                    sw.as_ref().map(take),
+                )
             }))
         };
         self.run(&mut options, Some(steps), &epoch_batches, validation)
@@ -429,7 +624,7 @@ impl<M: Layer> Compiled<M> {
         options: &mut FitOptions,
         steps: Option<usize>,
         epoch_batches: &dyn Fn(usize) -> Box<dyn Iterator<Item = Batch>>,
-        validation: Option<(Tensor, Tensor)>,
+        validation: Option<(Vec<Tensor>, Vec<Tensor>)>,
     ) -> History {
         let mut history = History::default();
         let mut progress = Progress::new(options.verbose, options.epochs, steps);
@@ -446,12 +641,13 @@ impl<M: Layer> Compiled<M> {
             });
             progress.epoch_begin(epoch);
             self.reset_metrics();
-            let (mut loss_sum, mut loss_count) = (0.0, 0.0);
+            let mut loss_sums = vec![0.0; self.output_names.len() + 1];
+            let mut loss_count = 0.0;
             for (x, y, sw) in epoch_batches(epoch) {
-                let (sum, count) = self.step(&x, &y, sw.as_ref());
-                loss_sum += sum;
+                let (sums, count) = self.step(&x, &y, sw.as_ref());
+                loss_sums.iter_mut().zip(&sums).for_each(|(a, s)| *a += s);
                 loss_count += count;
-                let logs = self.logs(loss_sum / loss_count);
+                let logs = self.logs(&means(&loss_sums, loss_count));
                 progress.batch_end(&logs);
                 with_context(self, &mut stop, |ctx| {
                     callbacks
@@ -462,7 +658,7 @@ impl<M: Layer> Compiled<M> {
                     break;
                 }
             }
-            let mut logs = self.logs(loss_sum / loss_count.max(1.0));
+            let mut logs = self.logs(&means(&loss_sums, loss_count.max(1.0)));
             if let Some((vx, vy)) = &validation {
                 let val = self.evaluate(vx, vy, options.batch_size);
                 for (n, v) in val.iter() {
@@ -488,73 +684,120 @@ impl<M: Layer> Compiled<M> {
         history
     }
 
-    /// One training step; returns the loss summed over the batch's samples and their count,
-    /// so that the epoch's loss is the mean over samples (as Keras reports it).
-    fn step(&mut self, x: &Tensor, y: &Tensor, sw: Option<&Tensor>) -> (f64, f64) {
+    /// The weighted total loss (a scalar tensor) and each output's loss value.
+    fn losses_of(&self, y: &[Tensor], pred: &[Tensor], sw: Option<&Tensor>) -> (Tensor, Vec<f64>) {
+        let mut total: Option<Tensor> = None;
+        let mut each = Vec::with_capacity(pred.len());
+        for (i, (y, p)) in y.iter().zip(pred).enumerate() {
+            let l = self.loss(i).call_weighted(y, p, sw);
+            each.push(l.to_f64_vec()[0]);
+            let w = self.loss_weights[i];
+            let term = if w == 1.0 { l } else { l.mul(w) };
+            total = Some(match total {
+                Some(t) => t.add(&term),
+                None => term,
+            });
+        }
+        (total.expect("at least one output"), each)
+    }
+
+    /// One training step; returns the total loss and each output's loss summed over the
+    /// batch's samples, and their count, so that the epoch's losses are means over samples
+    /// (as Keras reports them).
+    fn step(&mut self, x: &[Tensor], y: &[Tensor], sw: Option<&Tensor>) -> (Vec<f64>, f64) {
         let tape = GradientTape::new();
-        let pred = self.model.forward(x, true);
-        let loss = self.loss.call_weighted(y, &pred, sw);
+        let pred = self.model.forward_many(x, true);
+        let (loss, each) = self.losses_of(y, &pred, sw);
         let vars = self.model.trainable_variables();
         let grads = tape.gradient(&loss, &vars);
         self.optimizer.apply_gradients(&grads, &vars);
-        for m in &mut self.metrics {
-            m.update_state(y, &pred, sw);
+        for (o, m) in &mut self.metrics {
+            m.update_state(&y[*o], &pred[*o], sw);
         }
-        let n = x.dim(0) as f64;
-        (loss.to_f64_vec()[0] * n, n)
+        let n = x[0].dim(0) as f64;
+        let mut sums = vec![loss.to_f64_vec()[0] * n];
+        sums.extend(each.iter().map(|l| l * n));
+        (sums, n)
     }
 
     fn evaluate_batches(&mut self, batches: impl Iterator<Item = Batch>) -> Logs {
         self.reset_metrics();
-        let mut loss = Mean::new("loss");
+        let mut sums = vec![0.0; self.output_names.len() + 1];
+        let mut count = 0.0;
         without_recording(|| {
             for (x, y, sw) in batches {
-                let pred = self.model.forward(&x, false);
-                let l = self.loss.call_weighted(&y, &pred, sw.as_ref());
-                loss.update_scalar(l.to_f64_vec()[0], x.dim(0) as f64);
-                for m in &mut self.metrics {
-                    m.update_state(&y, &pred, sw.as_ref());
+                let pred = self.model.forward_many(&x, false);
+                let (total, each) = self.losses_of(&y, &pred, sw.as_ref());
+                let n = x[0].dim(0) as f64;
+                sums[0] += total.to_f64_vec()[0] * n;
+                sums[1..]
+                    .iter_mut()
+                    .zip(&each)
+                    .for_each(|(s, l)| *s += l * n);
+                count += n;
+                for (o, m) in &mut self.metrics {
+                    m.update_state(&y[*o], &pred[*o], sw.as_ref());
                 }
             }
         });
-        self.logs(loss.result())
+        self.logs(&means(&sums, count.max(1.0)))
     }
 
-    fn logs(&self, loss: f64) -> Logs {
+    /// `loss` (the total), each output's `<output>_loss` when there are several, the metrics.
+    fn logs(&self, losses: &[f64]) -> Logs {
         let mut logs = Logs::new();
-        logs.set("loss", loss);
-        for m in &self.metrics {
+        logs.set("loss", losses[0]);
+        if self.output_names.len() > 1 {
+            for (name, l) in self.output_names.iter().zip(&losses[1..]) {
+                logs.set(format!("{name}_loss"), *l);
+            }
+        }
+        for (_, m) in &self.metrics {
             logs.set(m.name(), m.result());
         }
         logs
     }
 
     fn reset_metrics(&mut self) {
-        self.metrics.iter_mut().for_each(|m| m.reset_state());
+        self.metrics.iter_mut().for_each(|(_, m)| m.reset_state());
     }
 
-    /// A forward pass and the loss on two samples, so that a model/loss/target mismatch
+    /// A forward pass and the losses on two samples, so that a model/loss/target mismatch
     /// fails before any training (Keras builds the model and checks the loss in `fit` too).
     #[track_caller]
-    fn dry_run(&self, x: &Tensor, y: &Tensor) {
-        if x.dim(0) == 0 {
+    fn dry_run(&self, x: &[Tensor], y: &[Tensor]) {
+        if x[0].dim(0) == 0 {
             panic!("fit: no training samples");
         }
-        let k = x.dim(0).min(2);
+        let k = x[0].dim(0).min(2);
         without_recording(|| {
-            let pred = self.model.forward(&rows(x, 0..k), false);
-            self.loss.call(&rows(y, 0..k), &pred);
+            let pred = self.model.forward_many(&all_rows(x, 0..k), false);
+            if pred.len() != y.len() {
+                panic!(
+                    "fit: the model has {} outputs but y has {} tensors",
+                    pred.len(),
+                    y.len()
+                );
+            }
+            self.losses_of(&all_rows(y, 0..k), &pred, None);
         });
     }
 
     #[track_caller]
     fn with_class_weight(
         &self,
-        y: &Tensor,
+        y: &[Tensor],
         sw: Option<Tensor>,
         cw: Option<&BTreeMap<i64, f64>>,
     ) -> Option<Tensor> {
         let Some(cw) = cw else { return sw };
+        if y.len() != 1 {
+            panic!(
+                "fit: class_weight needs a single output, the model has {}",
+                y.len()
+            );
+        }
+        let y = &y[0];
         let labels = if y.rank() >= 2 && y.dim(-1) > 1 {
             y.argmax(&[-1], false).cast(DType::Int64).to_vec::<i64>()
         } else {
@@ -573,6 +816,10 @@ impl<M: Layer> Compiled<M> {
             None => w,
         })
     }
+}
+
+fn means(sums: &[f64], count: f64) -> Vec<f64> {
+    sums.iter().map(|s| s / count).collect()
 }
 
 fn with_context<M: Layer, R>(
@@ -595,31 +842,54 @@ fn rows(t: &Tensor, r: std::ops::Range<usize>) -> Tensor {
     t.narrow(0, r.start, r.end - r.start)
 }
 
+/// Rows `r` of each tensor.
+fn all_rows(ts: &[Tensor], r: std::ops::Range<usize>) -> Vec<Tensor> {
+    ts.iter().map(|t| rows(t, r.clone())).collect()
+}
+
 #[track_caller]
-fn check_lengths(op: &str, x: &Tensor, y: &Tensor, sw: Option<&Tensor>) {
-    if x.rank() == 0 || y.rank() == 0 {
+fn check_lengths(op: &str, x: &[Tensor], y: &[Tensor], sw: Option<&Tensor>) {
+    if x.is_empty() || y.is_empty() {
         panic!(
-            "{op}: x and y need a sample axis, got x {} and y {}",
-            x.shape(),
-            y.shape()
+            "{op}: x and y need at least one tensor each, got {} and {}",
+            x.len(),
+            y.len()
         );
     }
-    if x.dim(0) != y.dim(0) {
-        panic!(
-            "{op}: x and y have different numbers of samples: x {} has {}, y {} has {}",
-            x.shape(),
-            x.dim(0),
-            y.shape(),
-            y.dim(0)
-        );
+    let n = |t: &Tensor| (t.rank() > 0).then(|| t.dim(0));
+    for t in x.iter().chain(y) {
+        if n(t).is_none() {
+            panic!(
+                "{op}: x and y need a sample axis, got a tensor of shape {}",
+                t.shape()
+            );
+        }
+    }
+    let (x0, samples) = (&x[0], x[0].dim(0));
+    for (what, ts) in [("x", x), ("y", y)] {
+        for (i, t) in ts.iter().enumerate() {
+            if t.dim(0) != samples {
+                let which = if ts.len() == 1 {
+                    what.to_string()
+                } else {
+                    format!("{what}[{i}]")
+                };
+                let first = if x.len() == 1 { "x" } else { "x[0]" };
+                panic!(
+                    "{op}: x and y have different numbers of samples: {first} {} has {samples}, {which} {} has {}",
+                    x0.shape(),
+                    t.shape(),
+                    t.dim(0)
+                );
+            }
+        }
     }
     if let Some(w) = sw
-        && (w.rank() == 0 || w.dim(0) != x.dim(0))
+        && (w.rank() == 0 || w.dim(0) != samples)
     {
         panic!(
-            "{op}: sample_weight {} does not have one weight per sample ({})",
+            "{op}: sample_weight {} does not have one weight per sample ({samples})",
             w.shape(),
-            x.dim(0)
         );
     }
 }
@@ -642,8 +912,8 @@ fn batch_of(e: &keen_data::Elem) -> Batch {
         })
     };
     match parts.len() {
-        2 => (tensor(0), tensor(1), None),
-        3 => (tensor(0), tensor(1), Some(tensor(2))),
+        2 => (vec![tensor(0)], vec![tensor(1)], None),
+        3 => (vec![tensor(0)], vec![tensor(1)], Some(tensor(2))),
         _ => panic!(
             "fit: dataset elements must be (x, y) or (x, y, sample_weight), got {}",
             e.describe()

@@ -475,4 +475,8 @@ impl Layer for Functional {
     fn forward_many(&self, xs: &[Tensor], training: bool) -> Vec<Tensor> {
         self.call(xs, training)
     }
+
+    fn output_names(&self) -> Vec<String> {
+        self.output_names.clone()
+    }
 }
