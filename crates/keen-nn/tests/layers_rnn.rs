@@ -714,3 +714,42 @@ fn default_gates_take_the_fused_kernels() {
     assert!(ops.contains(&"lstm_gates"), "{ops:?}");
     assert!(!ops.contains(&"sigmoid"), "{ops:?}");
 }
+
+/// Two models trained against each other keep two tapes alive around one forward pass; the
+/// fused GRU/LSTM rules are first order only, which must not get in the way of either tape's
+/// first-order gradient, while a real gradient of a gradient through them is a clear error.
+#[test]
+fn fused_recurrent_rules_under_two_live_tapes() {
+    let x = Tensor::random_normal([4, 5, 3], 0.0, 1.0, DType::Float32);
+    for lstm in [false, true] {
+        let rnn: Box<dyn Layer> = if lstm {
+            Box::new(Lstm::new(6))
+        } else {
+            Box::new(Gru::new(6))
+        };
+        let head = Dense::new(1);
+        let _ = head.call(&rnn.forward(&x, true));
+        let rnn_vars = rnn.trainable_variables();
+        let head_vars = head.trainable_variables();
+
+        let rnn_tape = GradientTape::new();
+        let head_tape = GradientTape::new();
+        let out = head.call(&rnn.forward(&x, true)).square().sum_all();
+        // The recurrent tape walks first, while the head's tape still records.
+        let gr = rnn_tape.gradient(&out, &rnn_vars);
+        let gh = head_tape.gradient(&out, &head_vars);
+        assert!(gh.iter().chain(&gr).all(Option::is_some), "lstm={lstm}");
+
+        // A gradient penalty differentiates the inner gradient: refused, naming the fused rule.
+        let outer = GradientTape::new();
+        let inner = GradientTape::new();
+        let out = head.call(&rnn.forward(&x, true)).square().sum_all();
+        let g = inner.gradient(&out, &rnn_vars)[0].clone().unwrap();
+        let err = outer
+            .try_gradient(&g.square().sum_all(), &rnn_vars)
+            .expect_err("second order through a fused recurrent rule");
+        let name = if lstm { "lstm_gates" } else { "gru_gates" };
+        assert!(err.message().contains(name), "{err}");
+        assert!(err.message().contains("first-order-only"), "{err}");
+    }
+}

@@ -20,9 +20,37 @@ use std::sync::Arc;
 /// One recorded op application.
 struct Node {
     backward: Arc<dyn Backward>,
-    inputs: Vec<(TensorId, Shape)>,
+    /// Each input's id and shape, and whether it is a float tensor.
+    inputs: Vec<(TensorId, Shape, bool)>,
     output: TensorId,
+    output_is_float: bool,
     at: &'static Location<'static>,
+    /// Set on the marks an inner walk leaves for a first-order-only rule's results: the rule's
+    /// name. Reaching one in a walk is the second-order error.
+    first_order_of: Option<&'static str>,
+}
+
+/// The rule of a first-order mark: never run (the walk stops with an error first).
+struct FirstOrderMark;
+
+impl Backward for FirstOrderMark {
+    fn name(&self) -> &'static str {
+        "first-order mark"
+    }
+    fn backward(&self, _: &Tensor) -> Vec<Option<Tensor>> {
+        Vec::new()
+    }
+}
+
+/// A node on the path of one walk.
+struct Step {
+    backward: Arc<dyn Backward>,
+    /// Each input's id, shape, float-ness, and whether it depends on a source.
+    inputs: Vec<(TensorId, Shape, bool, bool)>,
+    output: TensorId,
+    output_is_float: bool,
+    at: &'static Location<'static>,
+    first_order_of: Option<&'static str>,
 }
 
 /// What a tape holds while it records.
@@ -64,16 +92,52 @@ impl Recorder for TapeInner {
         s.tracked.insert(output.id());
         s.nodes.push(Node {
             backward: make(),
-            inputs: inputs.iter().map(|t| (t.id(), t.shape().clone())).collect(),
+            inputs: inputs
+                .iter()
+                .map(|t| (t.id(), t.shape().clone(), t.dtype().is_float()))
+                .collect(),
             output: output.id(),
+            output_is_float: output.dtype().is_float(),
             at,
+            first_order_of: None,
         });
     }
 }
 
 impl TapeInner {
-    fn tracks(&self, id: TensorId) -> bool {
-        self.paused.get() == 0 && self.state.borrow().tracked.contains(&id)
+    /// Records that `results` (gradients computed by the first-order-only rule `op`) depend
+    /// on `deps`, if this tape tracks any of them, so that differentiating them again is an
+    /// error here while every other use of this tape is unaffected.
+    fn mark_first_order(
+        &self,
+        op: &'static str,
+        at: &'static Location<'static>,
+        deps: &[(TensorId, &Shape)],
+        results: &[&Tensor],
+    ) {
+        if self.paused.get() > 0 || results.is_empty() {
+            return;
+        }
+        let mut s = self.state.borrow_mut();
+        let inputs: Vec<(TensorId, Shape, bool)> = deps
+            .iter()
+            .filter(|(id, _)| s.tracked.contains(id))
+            .map(|(id, shape)| (*id, (*shape).clone(), true))
+            .collect();
+        if inputs.is_empty() {
+            return;
+        }
+        for r in results {
+            s.tracked.insert(r.id());
+            s.nodes.push(Node {
+                backward: Arc::new(FirstOrderMark),
+                inputs: inputs.clone(),
+                output: r.id(),
+                output_is_float: true,
+                at,
+                first_order_of: Some(op),
+            });
+        }
     }
 
     pub(crate) fn read_variable(&self, var: &Variable, value: &Tensor) {
@@ -480,26 +544,21 @@ impl GradientTape {
         let source_set: HashSet<TensorId> = sources.iter().flatten().copied().collect();
         // Take what the walk needs and release the borrow: the rules' ops are offered to this
         // tape too (it ignores them while paused), and to outer tapes, which record them.
-        let (path, var_names) = {
+        let (path, var_names, origin) = {
             let s = self.inner.state.borrow();
-            // Forward: which tensors depend on a source.
-            let mut reach: HashSet<TensorId> = source_set.clone();
+            // Forward: which tensors depend on a source, and on which one (for errors).
+            let mut origin: HashMap<TensorId, TensorId> =
+                source_set.iter().map(|&id| (id, id)).collect();
             let mut forward = vec![false; s.nodes.len()];
             for (i, n) in s.nodes.iter().enumerate() {
-                if n.inputs.iter().any(|(id, _)| reach.contains(id)) {
-                    reach.insert(n.output);
+                if let Some(&src) = n.inputs.iter().find_map(|(id, _, _)| origin.get(id)) {
+                    origin.entry(n.output).or_insert(src);
                     forward[i] = true;
                 }
             }
             // Backward: which of those lead to the target.
             let mut needed: HashSet<TensorId> = HashSet::from([target.id()]);
-            #[allow(clippy::type_complexity)] // (rule, inputs, output, site): read once, below
-            let mut path: Vec<(
-                Arc<dyn Backward>,
-                Vec<(TensorId, Shape, bool)>,
-                TensorId,
-                &'static Location<'static>,
-            )> = Vec::new();
+            let mut path: Vec<Step> = Vec::new();
             for (i, n) in s.nodes.iter().enumerate().rev() {
                 if !forward[i] || !needed.contains(&n.output) {
                     continue;
@@ -507,17 +566,32 @@ impl GradientTape {
                 let inputs = n
                     .inputs
                     .iter()
-                    .map(|(id, shape)| {
-                        let on = reach.contains(id);
+                    .map(|(id, shape, float)| {
+                        let on = origin.contains_key(id);
                         if on {
                             needed.insert(*id);
                         }
-                        (*id, shape.clone(), on)
+                        (*id, shape.clone(), *float, on)
                     })
                     .collect();
-                path.push((n.backward.clone(), inputs, n.output, n.at));
+                path.push(Step {
+                    backward: n.backward.clone(),
+                    inputs,
+                    output: n.output,
+                    output_is_float: n.output_is_float,
+                    at: n.at,
+                    first_order_of: n.first_order_of,
+                });
             }
-            (path, s.var_names.clone())
+            (path, s.var_names.clone(), origin)
+        };
+        // Names what a tensor on the path depends on, for errors.
+        let who = |id: &TensorId| {
+            origin
+                .get(id)
+                .and_then(|src| var_names.get(src).or_else(|| var_names.get(id)))
+                .map(|n| format!("variable `{n}`"))
+                .unwrap_or_else(|| "a watched source".to_string())
         };
 
         let others: Vec<Rc<TapeInner>> = TAPES.with(|t| {
@@ -539,7 +613,15 @@ impl GradientTape {
         }
         let _resume = Resume(paused);
 
-        for (backward, inputs, output, at) in path {
+        for step in path {
+            let Step {
+                backward,
+                inputs,
+                output,
+                output_is_float,
+                at,
+                first_order_of,
+            } = step;
             // Free the output's gradient once consumed, unless a source asks for it.
             let g = if source_set.contains(&output) {
                 grads.get(&output).cloned()
@@ -547,22 +629,24 @@ impl GradientTape {
                 grads.remove(&output)
             };
             let Some(g) = g else { continue };
-            if !backward.supports_higher_order() {
-                let outer = others
-                    .iter()
-                    .any(|t| t.tracks(g.id()) || inputs.iter().any(|(id, _, _)| t.tracks(*id)));
-                if outer {
-                    return Err(TapeError::new(format!(
-                        "gradient: `{}` (recorded at {at}) has a first-order-only backward rule, \
-                         but another GradientTape is recording this gradient computation \
-                         (second-order gradients are not supported for `{}`)",
-                        backward.name(),
-                        backward.name()
-                    )));
-                }
+            if let Some(op) = first_order_of {
+                return Err(TapeError::new(format!(
+                    "gradient: this is a gradient of a gradient through `{op}` (its backward ran at \
+                     {at}), whose backward rule is first-order-only; second-order gradients \
+                     are not supported for `{op}`"
+                )));
+            }
+            if !output_is_float && inputs.iter().any(|(_, _, float, on)| *float && *on) {
+                return Err(TapeError::new(format!(
+                    "gradient: `{}` (recorded at {at}) turns a float tensor that depends on {} \
+                     into {}; integer and bool results are never differentiated, so the gradient \
+                     would be lost (wrap the input in stop_gradient to cut it on purpose)",
+                    backward.name(),
+                    who(&output),
+                    g.dtype(),
+                )));
             }
             let input_grads = backward.backward(&g);
-            drop(g);
             if input_grads.len() != inputs.len() {
                 return Err(TapeError::new(format!(
                     "gradient: the backward rule of `{}` (recorded at {at}) returned {} gradients for {} inputs",
@@ -571,19 +655,31 @@ impl GradientTape {
                     inputs.len()
                 )));
             }
-            for ((id, shape, on), gi) in inputs.into_iter().zip(input_grads) {
+            if !backward.supports_higher_order() && !others.is_empty() {
+                // The results are raw numbers to any tape recording this walk: mark them as
+                // functions of what the rule read, so only a second-order use is refused.
+                let mut deps: Vec<(TensorId, &Shape)> = vec![(g.id(), g.shape())];
+                deps.extend(inputs.iter().map(|(id, shape, _, _)| (*id, shape)));
+                let results: Vec<&Tensor> = input_grads.iter().flatten().collect();
+                for t in &others {
+                    t.mark_first_order(backward.name(), at, &deps, &results);
+                }
+            }
+            drop(g);
+            for ((id, shape, float, on), gi) in inputs.into_iter().zip(input_grads) {
                 if !on {
                     continue;
                 }
                 let Some(gi) = gi else {
-                    let who = var_names
-                        .get(&id)
-                        .map(|n| format!("variable `{n}`"))
-                        .unwrap_or_else(|| "a watched source".to_string());
+                    if !float {
+                        // An integer input (indices, a mask) takes no gradient by design.
+                        continue;
+                    }
                     return Err(TapeError::new(format!(
-                        "gradient: `{}` (recorded at {at}) has no gradient for an input that depends on {who}; \
+                        "gradient: `{}` (recorded at {at}) has no gradient for an input that depends on {}; \
                          the gradient would be lost",
-                        backward.name()
+                        backward.name(),
+                        who(&id)
                     )));
                 };
                 let gi = gi.try_sum_to_shape(&shape).map_err(|e| {

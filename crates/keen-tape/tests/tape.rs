@@ -364,7 +364,7 @@ fn double_raw(x: &Tensor, marker: &Arc<()>) -> Tensor {
 }
 
 #[test]
-fn a_first_order_rule_works_alone_and_refuses_under_an_outer_tape() {
+fn a_first_order_rule_works_alone_and_beside_another_tape() {
     let m = Arc::new(());
     let x = t(&[1.0, 2.0]);
     let tape = GradientTape::new();
@@ -372,18 +372,66 @@ fn a_first_order_rule_works_alone_and_refuses_under_an_outer_tape() {
     let y = double_raw(&x.square(), &m);
     assert_eq!(vals(&tape.gradient(&y, &[&x])[0]), [4.0, 8.0]);
 
+    // A GAN's two tapes: both record the forward pass, each asks for a first-order gradient.
+    let a = GradientTape::new();
+    let b = GradientTape::new();
+    a.watch(&x);
+    b.watch(&x);
+    let y = double_raw(&x.square(), &m).sum_all();
+    assert_eq!(vals(&b.gradient(&y, &[&x])[0]), [4.0, 8.0]);
+    assert_eq!(vals(&a.gradient(&y, &[&x])[0]), [4.0, 8.0]);
+}
+
+#[test]
+fn a_gradient_of_a_first_order_rule_is_refused_when_asked() {
+    let m = Arc::new(());
+    let x = t(&[1.0, 2.0]);
     let outer = GradientTape::new();
     outer.watch(&x);
     let inner = GradientTape::new();
     inner.watch(&x);
-    let y = double_raw(&x.square(), &m);
-    let e = inner.try_gradient(&y, &[&x]).unwrap_err();
+    let y = double_raw(&x.square(), &m).mul(&x).sum_all();
+    let g = inner.gradient(&y, &[&x])[0].clone().unwrap();
+    // d/dx [2x^2 * x] = 6x^2, all through first order.
+    assert_eq!(vals(&Some(g.clone())), [6.0, 24.0]);
+    let e = outer.try_gradient(&g.sum_all(), &[&x]).unwrap_err();
+    assert!(e.message().contains("`double_raw`"), "{e}");
+    assert!(e.message().contains("first-order-only"), "{e}");
     assert!(
-        e.message()
-            .contains("`double_raw` (recorded at crates/keen-tape/tests/tape.rs:"),
+        e.message().contains("crates/keen-tape/tests/tape.rs:"),
         "{e}"
     );
-    assert!(e.message().contains("first-order-only"), "{e}");
+}
+
+#[test]
+fn a_float_cast_to_an_integer_on_the_path_is_an_error_naming_the_variable() {
+    let w = Variable::new("w", t(&[1.5, 2.5]));
+    let tape = GradientTape::new();
+    let y = w
+        .value()
+        .cast(DType::Int32)
+        .cast(DType::Float64)
+        .mul(2.0)
+        .sum_all();
+    let e = tape.try_gradient(&y, &[&w]).unwrap_err();
+    assert!(e.message().contains("`cast`"), "{e}");
+    assert!(e.message().contains("variable `w`"), "{e}");
+    assert!(e.message().contains("int32"), "{e}");
+    assert!(e.message().contains("tape.rs:"), "{e}");
+
+    // Cutting on purpose, or an integer result that the target does not use, is fine.
+    let tape = GradientTape::new();
+    let v = w.value();
+    let _idx = v.argmax(&[0], false);
+    let mask = v.gt(2.0);
+    let y = Tensor::where_(&mask, &v, &v.mul(3.0)).sum_all();
+    let y = y.add(
+        &stop_gradient(&v)
+            .cast(DType::Int32)
+            .cast(DType::Float64)
+            .sum_all(),
+    );
+    assert_eq!(vals(&tape.gradient(&y, &[&w])[0]), [3.0, 1.0]);
 }
 
 #[test]

@@ -23,8 +23,10 @@ pub trait Backward: Send + Sync {
     /// walk sums them down to each input's shape (`Tensor::sum_to_shape`), once, for all ops.
     fn backward(&self, grad: &Tensor) -> Vec<Option<Tensor>>;
 
-    /// False for rules written with raw kernels that are not themselves recorded, so that a
-    /// gradient of this gradient is refused with a clear error instead of being wrong.
+    /// False for rules written with raw kernels that are not themselves recorded. Tapes that
+    /// record the walk then mark this rule's results as first-order only: differentiating
+    /// them again is a clear error instead of a wrong (missing) term, and the rule still works
+    /// when another tape is merely alive (a GAN's two tapes).
     fn supports_higher_order(&self) -> bool {
         true
     }
@@ -32,8 +34,10 @@ pub trait Backward: Send + Sync {
 
 /// A listener for op applications: keen-tape's `GradientTape` implements this.
 pub trait Recorder {
-    /// Called after an op whose output is a float tensor. `make` builds the backward rule;
-    /// call it only if one of `inputs` is watched (building it is the only cost of recording).
+    /// Called after an op (of any output dtype: a tape tracks integer results of tracked floats
+    /// so that a gradient cut by a cast to an integer is an error, not a silent `None`).
+    /// `make` builds the backward rule; call it only if one of `inputs` is watched (building
+    /// it is the only cost of recording).
     fn record(
         &self,
         inputs: &[&Tensor],
@@ -93,7 +97,7 @@ where
     B: Backward + 'static,
     F: FnOnce() -> B,
 {
-    if !is_recording() || !output.dtype().is_float() {
+    if !is_recording() {
         return;
     }
     record_slow(inputs, output, make, Location::caller());

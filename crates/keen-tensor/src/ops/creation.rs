@@ -209,6 +209,7 @@ impl Tensor {
     }
 
     /// Fallible [`cast`](Self::cast).
+    #[track_caller]
     pub fn try_cast(&self, dtype: DType) -> Result<Tensor> {
         if dtype == self.dtype() {
             return Ok(self.clone());
@@ -219,10 +220,10 @@ impl Tensor {
                 elementwise::unary::<S, D>(self, cast_one::<S, D>)
             })
         });
-        if self.dtype().is_float() {
-            let from = self.dtype();
-            record(&[self], &out, || CastBackward { from });
-        }
+        // Recorded whatever the dtypes: a tape tracks a float cast to an integer so that a
+        // gradient reaching it is a clear error rather than silently lost.
+        let from = self.dtype();
+        record(&[self], &out, || CastBackward { from });
         Ok(out)
     }
 }
