@@ -22,12 +22,14 @@
 //! ```
 
 mod callbacks;
+mod plot;
 mod progress;
 
 pub use callbacks::{
     BackupAndRestore, Callback, CsvLogger, EarlyStopping, LearningRateScheduler, Mode,
     ModelCheckpoint, ReduceLrOnPlateau, TerminateOnNaN,
 };
+pub use plot::PlotError;
 pub use progress::Verbosity;
 
 use crate::losses::Loss;
