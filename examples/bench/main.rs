@@ -33,7 +33,7 @@ const WORKLOADS: &[Workload] = &[
     ("add_1m", Some(add_1m)),
     ("conv_fwd_bwd", Some(conv_fwd_bwd)),
     ("mlp_step", Some(mlp_step)),
-    ("dcgan_step", None),
+    ("dcgan_step", Some(dcgan_step)),
     ("seq2seq_step", None),
     ("caption_step", None),
     ("dot_step", Some(dot_step)),
@@ -289,6 +289,22 @@ fn mlp_step() {
         },
         1.0,
         0.1,
+    );
+}
+
+/// The R post's DCGAN (keen-zoo's, as examples/dcgan trains it): generator forward, the
+/// discriminator on real and fake, both gradients from two live tapes, two Adam updates.
+fn dcgan_step() {
+    let mut gan = keen::zoo::dcgan::Dcgan::new();
+    let real = Tensor::random_uniform([256, 28, 28, 1], -1.0, 1.0, DType::Float32);
+    black_box(gan.train_step(&real));
+    ms(
+        "dcgan_step",
+        || {
+            black_box(gan.train_step(&real));
+        },
+        2.0,
+        0.5,
     );
 }
 
