@@ -108,9 +108,13 @@ fn early_stopping_stops_and_restores_the_best_weights() {
         let mut logs = Logs::new();
         logs.set("loss", loss);
         es.on_epoch_end(epoch, &logs, &mut ctx);
-        assert_eq!(ctx.stop_training, epoch == 3, "epoch {epoch}");
+        // Patience 1: the first epoch without improvement (epoch 2) ends training, as Keras.
+        assert_eq!(ctx.stop_training, epoch == 2, "epoch {epoch}");
+        if ctx.stop_training {
+            break;
+        }
     }
-    assert_eq!(es.stopped_epoch(), Some(3));
+    assert_eq!(es.stopped_epoch(), Some(2));
     assert_eq!(es.best_epoch(), Some(1));
     assert_eq!(w.value().to_vec::<f32>(), [1.0]);
 }
@@ -135,7 +139,9 @@ fn early_stopping_ends_fit() {
             .callback(es)
             .verbose(Verbosity::Silent),
     );
-    assert_eq!(h.epochs, [0, 1, 2, 3]);
+    // Patience 2: epochs 1 and 2 bring no improvement, so training ends after epoch 2 (Keras
+    // runs the same three epochs).
+    assert_eq!(h.epochs, [0, 1, 2]);
 }
 
 #[test]

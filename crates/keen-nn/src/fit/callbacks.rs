@@ -138,7 +138,8 @@ impl EarlyStopping {
         self.monitor.min_delta = d.abs();
         self
     }
-    /// Epochs without improvement before stopping.
+    /// How many epochs in a row without improvement stop training (Keras: after the
+    /// `patience`-th such epoch; 0 acts as 1).
     pub fn patience(mut self, n: usize) -> Self {
         self.patience = n;
         self
@@ -199,7 +200,9 @@ impl Callback for EarlyStopping {
             return;
         }
         self.wait += 1;
-        if self.wait > self.patience {
+        // Keras stops once `patience` epochs in a row brought no improvement (so patience 2
+        // ends a run two epochs after its best one; 0 and 1 both stop at the first miss).
+        if self.wait >= self.patience {
             ctx.stop_training = true;
             self.stopped_epoch = Some(epoch);
             if let Some(best) = &self.best_weights {
