@@ -272,6 +272,36 @@ fn movielens_loader_reads_the_recbole_tsv() {
     );
 }
 
+#[test]
+fn movielens_movies_loader_reads_titles_and_years() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ml-100k.item"),
+        "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n\
+         1\tToy Story\t1995\tAnimation Children's Comedy\n\
+         267\tunkonwn\tunkonwn\tunknown\n",
+    )
+    .unwrap();
+    let m = datasets::movielens::load_movies_from(dir.path()).unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(
+        (m[0].id, m[0].title.as_str(), m[0].year),
+        (1, "Toy Story", Some(1995))
+    );
+    assert_eq!(m[0].genres, "Animation Children's Comedy");
+    assert_eq!((m[1].id, m[1].year), (267, None));
+
+    std::fs::write(
+        dir.path().join("ml-100k.item"),
+        "h\nx\tTitle\t1990\tDrama\n",
+    )
+    .unwrap();
+    let err = datasets::movielens::load_movies_from(dir.path()).unwrap_err();
+    assert!(err.message().contains("row 2, column \"item_id\""), "{err}");
+    let err = datasets::movielens::load_movies_from(&dir.path().join("absent")).unwrap_err();
+    assert!(err.message().contains("ml-100k.item"), "{err}");
+}
+
 /// A little-endian .mo file with the given (msgid, msgstr) pairs (sorted, as msgfmt writes).
 fn mo_bytes(pairs: &[(&str, &str)]) -> Vec<u8> {
     let n = pairs.len();
@@ -500,6 +530,9 @@ fn real_movielens_has_100k_ratings() {
         hist[v as usize - 1] += 1;
     }
     assert_eq!(hist, [6110, 11370, 27145, 34174, 21201]);
+    let movies = datasets::movielens::load_movies().unwrap();
+    assert_eq!(movies.len(), 1682);
+    assert_eq!((movies[0].id, movies[0].title.as_str()), (1, "Toy Story"));
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! MovieLens 100k ratings from the `recbole` wheel (`ml-100k.inter`, a TSV with a typed header).
+//! MovieLens 100k ratings from the `recbole` wheel (`ml-100k.inter`, a TSV with a typed header),
+//! and the movies' titles (`ml-100k.item`).
 
 use crate::dataset::Dataset;
 use crate::element::Elem;
@@ -110,4 +111,63 @@ impl Ratings {
         ]))
         .expect("columns have equal length")
     }
+}
+
+/// One movie of `ml-100k.item`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Movie {
+    /// The id the ratings use (1-based).
+    pub id: i32,
+    /// The title without its year (`Toy Story`).
+    pub title: String,
+    /// The release year; `None` where the file has none (movie 267 is `unkonwn`).
+    pub year: Option<u16>,
+    /// The genres, space-separated in the file (`Animation Children's Comedy`).
+    pub genres: String,
+}
+
+/// Loads the movies, fetching MovieLens on first use (`bash data/fetch.sh movielens`).
+pub fn load_movies() -> Result<Vec<Movie>> {
+    load_movies_from(&super::ensure("movielens")?)
+}
+
+/// Loads `ml-100k.item` from a folder, in file order.
+pub fn load_movies_from(dir: &Path) -> Result<Vec<Movie>> {
+    let path = dir.join("ml-100k.item");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| DataError::io("movielens: cannot read", &path, e))?;
+    let mut movies = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 4 {
+            bail!(
+                Parse,
+                "movielens {}: row {}: expected 4 columns, found {}",
+                path.display(),
+                i + 1,
+                f.len()
+            );
+        }
+        let id = f[0].trim().parse::<i32>().map_err(|_| {
+            DataError::new(
+                crate::DataErrorKind::Parse,
+                format!(
+                    "movielens {}: row {}, column \"item_id\": {:?} is not a number",
+                    path.display(),
+                    i + 1,
+                    f[0]
+                ),
+            )
+        })?;
+        movies.push(Movie {
+            id,
+            title: f[1].trim().to_string(),
+            year: f[2].trim().parse().ok(),
+            genres: f[3].trim().to_string(),
+        });
+    }
+    Ok(movies)
 }
