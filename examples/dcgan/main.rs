@@ -10,10 +10,14 @@
 //! Writes to `--out` (default `out/dcgan`): `epoch-NNN.png` (a 5×5 grid from a fixed noise after
 //! each epoch), `losses.csv` (both losses per step), `losses.png` (their curves) and
 //! `checkpoints/ckpt-<epoch>.keen` (the whole training state; a rerun resumes from the latest).
+//!
+//! At the end it scores 1000 generated digits with keen-zoo's MNIST classifier (the weights of
+//! `examples/mnist_classifier`, trained here first if they are absent; `--no-score` skips this).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keen::prelude::*;
 use keen::zoo::dcgan::{Dcgan, BATCH_SIZE, IMAGE_SIZE, NOISE_DIM};
+use keen::zoo::mnist_classifier::{self, DigitScore, MnistClassifier};
 use keen_data::datasets::{self, mnist, Split};
 use keen_data::Dataset;
 use keen_tape::checkpoint::{latest_checkpoint, load_state, save_checkpoint};
@@ -34,17 +38,22 @@ struct Args {
     quick: bool,
     timing: bool,
     out: PathBuf,
+    score: bool,
+    classifier: PathBuf,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: dcgan [--epochs N] [--images N] [--seed S] [--quick] [--out DIR]\n\
+        "usage: dcgan [--epochs N] [--images N] [--seed S] [--quick] [--out DIR] [--no-score] [--classifier FILE]\n\
          \x20 --epochs N   train until N epochs are done, resuming from DIR (default {DEFAULT_EPOCHS})\n\
          \x20 --images N   train on the first N MNIST images (default {DEFAULT_IMAGES})\n\
          \x20 --seed S     seed of the weights, noise, shuffling and dropout (default 7777, the post's)\n\
          \x20 --quick      3 steps per epoch on 512 images, 1 epoch unless --epochs, into out/dcgan-quick\n\
          \x20 --out DIR    output folder (default out/dcgan)\n\
-         \x20 --timing     time the step and each model's forward and backward on random data, then exit"
+         \x20 --no-score   skip the digit score at the end (1000 samples judged by the MNIST classifier)\n\
+         \x20 --classifier FILE  the classifier's weights (default {}; trained first if absent)\n\
+         \x20 --timing     time the step and each model's forward and backward on random data, then exit",
+        mnist_classifier::DEFAULT_WEIGHTS
     );
     std::process::exit(2);
 }
@@ -57,6 +66,8 @@ fn parse_args() -> Args {
         quick: false,
         timing: false,
         out: PathBuf::from("out/dcgan"),
+        score: true,
+        classifier: PathBuf::from(mnist_classifier::DEFAULT_WEIGHTS),
     };
     let (mut out_given, mut epochs_given) = (false, false);
     let mut it = std::env::args().skip(1);
@@ -82,6 +93,8 @@ fn parse_args() -> Args {
             "--seed" => a.seed = number("--seed", value("--seed")),
             "--quick" => a.quick = true,
             "--timing" => a.timing = true,
+            "--no-score" => a.score = false,
+            "--classifier" => a.classifier = PathBuf::from(value("--classifier")),
             "--out" => {
                 a.out = PathBuf::from(value("--out"));
                 out_given = true;
@@ -167,7 +180,7 @@ fn run(args: &Args) -> Res<()> {
             "{done} epochs already done (see {}); ask for more with --epochs",
             args.out.display()
         );
-        return Ok(());
+        return digit_score(&gan, args);
     }
     println!(
         "DCGAN on {n} MNIST images, batch {BATCH_SIZE}, {steps_per_epoch} steps per epoch, epochs {}..={}, {} threads",
@@ -230,7 +243,86 @@ fn run(args: &Args) -> Res<()> {
         started.elapsed().as_secs_f64(),
         args.out.display()
     );
+    digit_score(&gan, args)
+}
+
+/// Epochs of the classifier trained here when its weights are absent (as
+/// `examples/mnist_classifier`'s default).
+const CLASSIFIER_EPOCHS: usize = 3;
+/// Generated digits the score judges (issue 7's figure).
+const SCORED_DIGITS: usize = 1000;
+
+/// Prints how keen-zoo's MNIST classifier labels 1000 digits from fixed noise (drawn from
+/// `--seed`, so two runs of the same model are scored on the same digits).
+fn digit_score(gan: &Dcgan, args: &Args) -> Res<()> {
+    if !args.score {
+        return Ok(());
+    }
+    let classifier = classifier(args)?;
+    set_seed(args.seed.wrapping_add(0x5c0_12e));
+    // 250 at a time: the generator's activations for 1000 images at once are ~100 MB.
+    let parts: Vec<Tensor> = (0..SCORED_DIGITS / 250)
+        .map(|_| gan.generate(&Dcgan::noise(250)))
+        .collect();
+    let refs: Vec<&Tensor> = parts.iter().collect();
+    let score = DigitScore::of(&classifier, &Tensor::concat(&refs, 0));
+    println!("{score}");
     Ok(())
+}
+
+/// The classifier of `--classifier`, or one trained now (and saved there) when the file is
+/// absent. A `--quick` run trains a quick one on 2,000 images and keeps it to itself, so that
+/// its weak weights never stand in for the real ones.
+fn classifier(args: &Args) -> Res<MnistClassifier> {
+    if args.classifier.is_file() {
+        return MnistClassifier::load(&args.classifier).map_err(|e| {
+            format!("{e}; delete the file (it is retrained) or pass --no-score").into()
+        });
+    }
+    let (limit, epochs) = if args.quick {
+        (2000, 1)
+    } else {
+        (usize::MAX, CLASSIFIER_EPOCHS)
+    };
+    println!(
+        "no MNIST classifier at {}: training one ({epochs} epoch(s) on {} images; as examples/mnist_classifier)",
+        args.classifier.display(),
+        limit.min(60_000)
+    );
+    let dir = datasets::ensure("mnist")?;
+    let (train, test) = (
+        mnist::load_from(&dir, Split::Train)?,
+        mnist::load_from(&dir, Split::Test)?,
+    );
+    let take = |m: &mnist::Mnist| {
+        let n = limit.min(m.len());
+        (
+            m.images_f32(-1.0, 1.0).narrow(0, 0, n),
+            m.labels_i64().narrow(0, 0, n),
+        )
+    };
+    let (train, test) = (take(&train), take(&test));
+    let t = mnist_classifier::train(
+        (&train.0, &train.1),
+        (&test.0, &test.1),
+        epochs,
+        args.seed,
+        Verbosity::Line,
+    );
+    println!(
+        "classifier: test accuracy {:.2}% on {} images, {:.0} s per epoch",
+        100.0 * t.test_accuracy,
+        test.0.dim(0),
+        t.epoch_seconds.iter().sum::<f64>() / epochs as f64
+    );
+    if !args.quick {
+        if let Some(dir) = args.classifier.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        t.model.save_weights(&args.classifier)?;
+        println!("classifier weights saved to {}", args.classifier.display());
+    }
+    Ok(t.model)
 }
 
 fn progress_bar(len: u64) -> ProgressBar {

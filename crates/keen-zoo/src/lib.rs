@@ -8,8 +8,11 @@
 //!   attention), with a synthetic date-format task and corpus BLEU.
 //! - [`recommender`]: the embedding dot-product recommenders of the "collaborative filtering
 //!   with embeddings" case study (`simple_dot`), trained on MovieLens with `compile`/`fit`.
+//! - [`mnist_classifier`]: a small MNIST convnet and the score it gives generated digits (the
+//!   DCGAN's quality target).
 
 pub mod dcgan;
+pub mod mnist_classifier;
 pub mod nmt;
 pub mod recommender;
 
