@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Writes to `--out` (default `out/simple_dot`), per model (`simple_dot/`, `dot_with_bias/`):
-//! `history.csv` (loss, rmse, val_loss, val_rmse, learning rate per epoch), `weights.safetensors`
+//! `history.csv` (loss, rmse, val_loss, val_rmse, learning rate per epoch), `history.png` (their
+//! curves, from `History::plot`), `weights.safetensors`
 //! (the best epoch's weights) and, while training, `backup/` (the last epoch's full state; an
 //! interrupted run resumes from it, a finished one deletes it).
 
@@ -332,6 +333,7 @@ fn train<M: Layer>(
             .callback(BackupAndRestore::new(&backup))
             .callback(timer.clone()),
     );
+    history.plot(dir.join("history.png"))?;
     let val = model.evaluate(&data.x_val, &data.y_val, 1024);
     let weights = dir.join("weights.safetensors");
     model.model().save_weights(&weights)?;
