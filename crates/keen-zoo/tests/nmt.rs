@@ -149,3 +149,24 @@ fn attention_learns_the_date_task() {
     let em = exact_match(&out, &want);
     assert!(em >= 0.9, "exact match on held-out dates {em}");
 }
+
+#[test]
+fn precomputed_keys_give_the_same_step_as_the_attention_layer() {
+    set_seed(7);
+    let task = task(64, 8);
+    let model = small(&task, 16, 1e-2);
+    let (src, tgt) = batch(&task.train[..8]);
+    let mask = src.ne(0.0);
+    let (enc, h) = model.encoder.call(&src, Some(&mask));
+    let token = tgt.unbind(1).remove(0);
+    let (h1, w1) = model.decoder.step_state(&token, &h, &enc, Some(&mask));
+    let keys = model.decoder.keys(&enc);
+    let (h2, w2) = model
+        .decoder
+        .step_state_with_keys(&token, &h, &keys, &enc, Some(&mask));
+    for (a, b) in [(h1, h2), (w1, w2)] {
+        let (a, b) = (a.to_vec::<f32>(), b.to_vec::<f32>());
+        assert_eq!(a.len(), b.len());
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-6));
+    }
+}

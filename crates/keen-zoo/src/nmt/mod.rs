@@ -140,6 +140,47 @@ impl Decoder {
         src_mask: Option<&Tensor>,
     ) -> (Tensor, Tensor) {
         let (context, weights) = self.attention.call_masked(hidden, enc_output, src_mask);
+        self.gru_step(token, hidden, context, weights)
+    }
+
+    /// `W1(enc_output)`, the attention's projection of the encoder outputs: it does not change
+    /// from one decoder step to the next, so [`step_state_with_keys`](Self::step_state_with_keys)
+    /// takes it computed once per sequence.
+    pub fn keys(&self, enc_output: &Tensor) -> Tensor {
+        self.attention.w1.call(enc_output)
+    }
+
+    /// [`step_state`](Self::step_state) with `keys = self.keys(enc_output)` computed once for
+    /// all steps: the same values and gradients (the tape sums the keys' gradient over the
+    /// steps), without one `(batch·time, units) × (units, units)` product per step forward
+    /// and two backward.
+    pub fn step_state_with_keys(
+        &self,
+        token: &Tensor,
+        hidden: &Tensor,
+        keys: &Tensor,
+        enc_output: &Tensor,
+        src_mask: Option<&Tensor>,
+    ) -> (Tensor, Tensor) {
+        let att = &self.attention;
+        // BahdanauAttention::call_masked from its second line on.
+        let hidden_proj = keys.add(&att.w2.call(hidden).expand_dims(1));
+        let mut score = att.v.call(&hidden_proj.tanh()).squeeze(&[2]);
+        if let Some(m) = src_mask {
+            score = score.masked_fill(&m.logical_not(), -1.0e9);
+        }
+        let weights = score.softmax(-1);
+        let context = weights.expand_dims(1).matmul(enc_output).squeeze(&[1]);
+        self.gru_step(token, hidden, context, weights)
+    }
+
+    fn gru_step(
+        &self,
+        token: &Tensor,
+        hidden: &Tensor,
+        context: Tensor,
+        weights: Tensor,
+    ) -> (Tensor, Tensor) {
         let x = Tensor::concat(&[context, self.embedding.call(token)], -1);
         let start = if self.recurrent {
             hidden.clone()
@@ -240,9 +281,12 @@ impl Nmt {
         let t = tgt.dim(1);
         assert!(t >= 2, "Nmt: targets need <start> and at least one token");
         let inputs = tgt.unbind(1);
+        let keys = self.decoder.keys(&enc_out);
         let mut states = Vec::with_capacity(t - 1);
         for input in &inputs[..t - 1] {
-            let (h2, _) = self.decoder.step_state(input, &h, &enc_out, mask.as_ref());
+            let (h2, _) =
+                self.decoder
+                    .step_state_with_keys(input, &h, &keys, &enc_out, mask.as_ref());
             states.push(h2.clone());
             h = h2;
         }
@@ -295,8 +339,12 @@ impl Nmt {
             .collect();
         let mut done = vec![false; b];
         let mut token = Tensor::from_vec(vec![start; b], [b]);
+        let keys = self.decoder.keys(&enc_out);
         for _ in 0..max_len {
-            let (logits, h2, w) = self.decoder.call(&token, &h, &enc_out, mask.as_ref());
+            let (h2, w) =
+                self.decoder
+                    .step_state_with_keys(&token, &h, &keys, &enc_out, mask.as_ref());
+            let logits = self.decoder.fc.call(&h2);
             h = h2;
             let next = logits.argmax(&[-1], false).to_vec::<i64>();
             let w = w.to_vec::<f32>();
