@@ -34,7 +34,7 @@ const WORKLOADS: &[Workload] = &[
     ("conv_fwd_bwd", Some(conv_fwd_bwd)),
     ("mlp_step", Some(mlp_step)),
     ("dcgan_step", Some(dcgan_step)),
-    ("seq2seq_step", None),
+    ("seq2seq_step", Some(seq2seq_step)),
     ("caption_step", None),
     ("dot_step", Some(dot_step)),
     ("pix2pix_step", None),
@@ -333,4 +333,51 @@ fn dot_step() {
         0.2,
     );
     emit("dot_step", "us", "lower", (med * 1e6, lo * 1e6, hi * 1e6));
+}
+
+/// The R NMT post's training step (keen-zoo's `nmt`): Embedding 64 + GRU 256 encoder, Bahdanau
+/// attention 256, a GRU 256 decoder stepping 15 times under teacher forcing, Dense to 5000
+/// words, the masked cross-entropy, Adam; batch 32, T = 16. As torch_workloads.py: token ids
+/// in 3..5000, lengths 8..=16 padded with 0, `<start>` = 1 first, padding not masked in the
+/// encoder or attention (torch does not mask it), the decoder state carried between steps.
+/// One difference in the work, not the result: keen-zoo's decoder projects the encoder outputs
+/// (`W1(enc_output)`) once per batch, where torch_workloads.py projects them again at each of
+/// the 15 steps; the values and gradients are the same.
+fn seq2seq_step() {
+    use keen::zoo::nmt::{Nmt, NmtConfig};
+    const VOCAB: usize = 5000;
+    let tokens = |seed: u64| {
+        let (b, t) = (32usize, 16usize);
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move |n: u64| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (s >> 33) % n
+        };
+        let mut ids = vec![0i64; b * t];
+        for r in 0..b {
+            let len = t / 2 + next((t / 2 + 1) as u64) as usize;
+            for c in 0..len {
+                ids[r * t + c] = if c == 0 {
+                    1
+                } else {
+                    3 + next(VOCAB as u64 - 3) as i64
+                };
+            }
+        }
+        Tensor::from_vec(ids, [b, t])
+    };
+    let (src, tgt) = (tokens(1), tokens(2));
+    let mut config = NmtConfig::new(VOCAB, VOCAB);
+    config.mask_padding = false;
+    let mut model = Nmt::new(config);
+    ms(
+        "seq2seq_step",
+        || {
+            black_box(model.train_step(&src, &tgt));
+        },
+        2.0,
+        0.5,
+    );
 }
