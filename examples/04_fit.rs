@@ -118,6 +118,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         history.last("loss").unwrap(),
         history.last("val_mae").unwrap()
     );
+    std::fs::create_dir_all("out/04_fit")?;
+    history.plot("out/04_fit/history.png")?;
+    println!("loss and mae curves: out/04_fit/history.png");
     println!(
         "predictions: {}",
         fitted.predict(&x_test.narrow(0, 0, 5), 5).reshape([-1])

@@ -41,6 +41,9 @@ const WORKLOADS: &[Workload] = &[
     ("style_step", None),
 ];
 
+/// keen-only workloads (no torch twin): how much `fit` adds to the custom loop's step.
+const EXTRAS: &[Workload] = &[("mlp_fit_step", Some(mlp_fit_step))];
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() {
@@ -69,7 +72,7 @@ fn main() {
         ref names => names.to_vec(),
     };
     for name in names {
-        match WORKLOADS.iter().find(|(n, _)| *n == name) {
+        match WORKLOADS.iter().chain(EXTRAS).find(|(n, _)| *n == name) {
             Some((_, Some(run))) => run(),
             Some((_, None)) => {
                 eprintln!("bench: workload {name} is not implemented in keen yet");
@@ -305,6 +308,49 @@ fn dcgan_step() {
         },
         2.0,
         0.5,
+    );
+}
+
+/// mlp_step's model, loss and Adam trained by `compile`/`fit` (silent, no shuffle) over 16
+/// batches of 128 per call: milliseconds per step, to set beside mlp_step (the custom loop).
+fn mlp_fit_step() {
+    use keen::fit::{FitOptions, Verbosity};
+    use keen::losses::SparseCategoricalCrossentropy;
+    const STEPS: usize = 16;
+    let model = Sequential::new()
+        .add(Dense::new(256).activation(Activation::Relu))
+        .add(Dense::new(256).activation(Activation::Relu))
+        .add(Dense::new(10));
+    let mut fitted = model.compile(
+        Adam::new(1e-3),
+        SparseCategoricalCrossentropy::new().from_logits(true),
+    );
+    let x = randn(&[128 * STEPS, 784], 1);
+    let y = Tensor::from_vec(
+        (0..128 * STEPS).map(|i| (i * 7 % 10) as i64).collect(),
+        [128 * STEPS],
+    );
+    let options = || {
+        FitOptions::new()
+            .epochs(1)
+            .batch_size(128)
+            .shuffle(false)
+            .verbose(Verbosity::Silent)
+    };
+    fitted.fit(&x, &y, options());
+    let (med, lo, hi) = timeit(
+        || {
+            black_box(fitted.fit(&x, &y, options()));
+        },
+        1.0,
+        0.2,
+    );
+    let per_step = 1e3 / STEPS as f64;
+    emit(
+        "mlp_fit_step",
+        "ms",
+        "lower",
+        (med * per_step, lo * per_step, hi * per_step),
     );
 }
 

@@ -98,7 +98,7 @@ fn early_stopping_stops_and_restores_the_best_weights() {
         .patience(1)
         .restore_best_weights(true);
     let mut ctx = TrainContext {
-        variables: vec![("w".into(), w.clone())],
+        variables: &[("w".into(), w.clone())],
         optimizer: &mut opt,
         stop_training: false,
     };

@@ -173,7 +173,7 @@ fn snapshot(ctx: &TrainContext<'_>) -> BTreeMap<String, Tensor> {
 }
 
 fn restore(ctx: &TrainContext<'_>, values: &BTreeMap<String, Tensor>) {
-    for (p, v) in &ctx.variables {
+    for (p, v) in ctx.variables {
         if let Some(t) = values.get(p) {
             v.assign(t);
         }

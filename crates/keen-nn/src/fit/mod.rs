@@ -241,7 +241,7 @@ impl FitOptions {
 /// What callbacks may look at and change while `fit` runs.
 pub struct TrainContext<'a> {
     /// The model's variables by path (`dense.kernel`), trainable or not.
-    pub variables: Vec<(String, keen_tape::Variable)>,
+    pub variables: &'a [(String, keen_tape::Variable)],
     /// The optimizer (its learning rate, its state for checkpoints).
     pub optimizer: &'a mut dyn Optimizer,
     /// Set to true to stop after this epoch.
@@ -476,7 +476,7 @@ impl<M: Layer> Compiled<M> {
         let (x, y) = (x.into_tensors(), y.into_tensors());
         check_lengths("train_on_batch", &x, &y, None);
         self.reset_metrics();
-        let (sums, n) = self.step(&x, &y, None);
+        let (sums, n) = self.step(&x, &y, None, &mut None);
         self.logs(&sums.iter().map(|s| s / n).collect::<Vec<_>>())
     }
 
@@ -632,11 +632,17 @@ impl<M: Layer> Compiled<M> {
         let mut progress = Progress::new(options.verbose, options.epochs, steps);
         let mut callbacks = std::mem::take(&mut options.callbacks);
         let mut stop = false;
-        with_context(self, &mut stop, |ctx| {
+        // The variable walks are cached so a step costs what the custom loop costs: the named
+        // list for callbacks once the model is built (after the first step), the trainable
+        // list once per epoch (a callback may freeze layers between epochs).
+        let mut named: Option<Vec<(String, keen_tape::Variable)>> = None;
+        with_context(self, &mut named, &mut stop, |ctx| {
             callbacks.iter_mut().for_each(|c| c.on_train_begin(ctx))
         });
+        let mut built = false;
         for epoch in options.initial_epoch..options.epochs {
-            with_context(self, &mut stop, |ctx| {
+            let mut trainable = None;
+            with_context(self, &mut named, &mut stop, |ctx| {
                 callbacks
                     .iter_mut()
                     .for_each(|c| c.on_epoch_begin(epoch, ctx))
@@ -646,16 +652,22 @@ impl<M: Layer> Compiled<M> {
             let mut loss_sums = vec![0.0; self.output_names.len() + 1];
             let mut loss_count = 0.0;
             for (x, y, sw) in epoch_batches(epoch) {
-                let (sums, count) = self.step(&x, &y, sw.as_ref());
+                let (sums, count) = self.step(&x, &y, sw.as_ref(), &mut trainable);
+                if !built {
+                    // A lazily built model has its variables only now.
+                    (named, built) = (None, true);
+                }
                 loss_sums.iter_mut().zip(&sums).for_each(|(a, s)| *a += s);
                 loss_count += count;
                 let logs = self.logs(&means(&loss_sums, loss_count));
                 progress.batch_end(&logs);
-                with_context(self, &mut stop, |ctx| {
-                    callbacks
-                        .iter_mut()
-                        .for_each(|c| c.on_train_batch_end(epoch, &logs, ctx))
-                });
+                if !callbacks.is_empty() {
+                    with_context(self, &mut named, &mut stop, |ctx| {
+                        callbacks
+                            .iter_mut()
+                            .for_each(|c| c.on_train_batch_end(epoch, &logs, ctx))
+                    });
+                }
                 if stop {
                     break;
                 }
@@ -668,7 +680,7 @@ impl<M: Layer> Compiled<M> {
                 }
             }
             logs.set("learning_rate", self.optimizer.learning_rate());
-            with_context(self, &mut stop, |ctx| {
+            with_context(self, &mut named, &mut stop, |ctx| {
                 callbacks
                     .iter_mut()
                     .for_each(|c| c.on_epoch_end(epoch, &logs, ctx))
@@ -679,7 +691,7 @@ impl<M: Layer> Compiled<M> {
                 break;
             }
         }
-        with_context(self, &mut stop, |ctx| {
+        with_context(self, &mut named, &mut stop, |ctx| {
             callbacks.iter_mut().for_each(|c| c.on_train_end(ctx))
         });
         options.callbacks = callbacks;
@@ -706,13 +718,22 @@ impl<M: Layer> Compiled<M> {
     /// One training step; returns the total loss and each output's loss summed over the
     /// batch's samples, and their count, so that the epoch's losses are means over samples
     /// (as Keras reports them).
-    fn step(&mut self, x: &[Tensor], y: &[Tensor], sw: Option<&Tensor>) -> (Vec<f64>, f64) {
+    ///
+    /// `vars` caches the trainable variables between steps; it is filled after the forward
+    /// pass, when a lazily built model has its variables.
+    fn step(
+        &mut self,
+        x: &[Tensor],
+        y: &[Tensor],
+        sw: Option<&Tensor>,
+        vars: &mut Option<Vec<keen_tape::Variable>>,
+    ) -> (Vec<f64>, f64) {
         let tape = GradientTape::new();
         let pred = self.model.forward_many(x, true);
         let (loss, each) = self.losses_of(y, &pred, sw);
-        let vars = self.model.trainable_variables();
-        let grads = tape.gradient(&loss, &vars);
-        self.optimizer.apply_gradients(&grads, &vars);
+        let vars = vars.get_or_insert_with(|| self.model.trainable_variables());
+        let grads = tape.gradient(&loss, vars);
+        self.optimizer.apply_gradients(&grads, vars);
         for (o, m) in &mut self.metrics {
             m.update_state(&y[*o], &pred[*o], sw);
         }
@@ -824,13 +845,17 @@ fn means(sums: &[f64], count: f64) -> Vec<f64> {
     sums.iter().map(|s| s / count).collect()
 }
 
+/// Runs `f` with the training context; `named` caches the model's named variables (reset it
+/// while the model may still be unbuilt).
 fn with_context<M: Layer, R>(
     c: &mut Compiled<M>,
+    named: &mut Option<Vec<(String, keen_tape::Variable)>>,
     stop: &mut bool,
     f: impl FnOnce(&mut TrainContext<'_>) -> R,
 ) -> R {
+    let variables = named.get_or_insert_with(|| c.model.named_variables());
     let mut ctx = TrainContext {
-        variables: c.model.named_variables(),
+        variables,
         optimizer: c.optimizer.as_mut(),
         stop_training: *stop,
     };
