@@ -20,7 +20,7 @@
 //! let (users, movies, ratings) = ([10, 10, 20, 20, 30, 30], [7, 8, 8, 9, 9, 7], [5.0, 1.0, 5.0, 1.0, 5.0, 1.0]);
 //! let data = RatingSplit::new(&users, &movies, &ratings, 0.0, 1).unwrap();
 //! let mut model = compile(SimpleDot::new(data.n_users(), data.n_movies(), 8), 0.05);
-//! let history = model.fit(&data.x_train, &data.y_train, FitOptions::new().epochs(30).batch_size(2).verbose(Verbosity::Silent));
+//! let history = model.fit(&data.x_train, &data.y_train, FitOptions::new().epochs(150).batch_size(2).verbose(Verbosity::Silent));
 //! assert!(history.last("loss").unwrap() < 1.0);
 //! ```
 
