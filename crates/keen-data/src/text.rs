@@ -316,16 +316,14 @@ pub fn unicode_to_ascii(s: &str) -> String {
         .collect()
 }
 
-/// The NMT tutorial's sentence cleaning: lower-case, strip accents, put spaces around
-/// `? . ! , ¿`, replace anything else that is not a letter by a space, squeeze spaces, and wrap
-/// as `"<start> … <end>"`.
+/// The NMT tutorial's sentence cleaning as words: lower-case, strip accents, split off
+/// `? . ! , ¿`, drop anything else that is not a letter.
 ///
 /// ```
-/// use keen_data::text::preprocess_sentence;
-/// assert_eq!(preprocess_sentence("¿Puedo tomar prestado este libro?"),
-///            "<start> ¿ puedo tomar prestado este libro ? <end>");
+/// use keen_data::text::sentence_words;
+/// assert_eq!(sentence_words("It's Élodie's!"), ["it", "s", "elodie", "s", "!"]);
 /// ```
-pub fn preprocess_sentence(s: &str) -> String {
+pub fn sentence_words(s: &str) -> Vec<String> {
     let s = unicode_to_ascii(&s.trim().to_lowercase());
     let mut spaced = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -339,6 +337,17 @@ pub fn preprocess_sentence(s: &str) -> String {
             spaced.push(' ');
         }
     }
-    let words: Vec<&str> = spaced.split_whitespace().collect();
-    format!("<start> {} <end>", words.join(" "))
+    spaced.split_whitespace().map(str::to_string).collect()
+}
+
+/// The NMT tutorial's sentence cleaning ([`sentence_words`]) wrapped as
+/// `"<start> … <end>"`.
+///
+/// ```
+/// use keen_data::text::preprocess_sentence;
+/// assert_eq!(preprocess_sentence("¿Puedo tomar prestado este libro?"),
+///            "<start> ¿ puedo tomar prestado este libro ? <end>");
+/// ```
+pub fn preprocess_sentence(s: &str) -> String {
+    format!("<start> {} <end>", sentence_words(s).join(" "))
 }

@@ -11,9 +11,9 @@ pub const END: &str = "<end>";
 /// The token for words not seen in training.
 pub const UNK: &str = "<unk>";
 
-/// The NMT post's cleaning (as its Python original): lower-case, strip accents, a space
-/// before and after `? . ! , ¿`, anything else that is not an ASCII letter becomes a space,
-/// spaces squeezed. Returns the words, without `<start>`/`<end>`.
+/// The NMT post's cleaning (as its Python original), keen-data's: lower-case, strip accents,
+/// a space before and after `? . ! , ¿`, anything else that is not an ASCII letter becomes a
+/// space, spaces squeezed. Returns the words, without `<start>`/`<end>`.
 ///
 /// ```
 /// use keen_zoo::nmt::clean;
@@ -22,35 +22,7 @@ pub const UNK: &str = "<unk>";
 /// assert_eq!(clean("It's Élodie's!"), ["it", "s", "elodie", "s", "!"]);
 /// ```
 pub fn clean(s: &str) -> Vec<String> {
-    let mut spaced = String::with_capacity(s.len() + 8);
-    for c in s.trim().to_lowercase().chars() {
-        let c = strip_accent(c);
-        if matches!(c, '?' | '.' | '!' | ',' | '¿') {
-            spaced.push(' ');
-            spaced.push(c);
-            spaced.push(' ');
-        } else if c.is_ascii_alphabetic() {
-            spaced.push(c);
-        } else {
-            spaced.push(' ');
-        }
-    }
-    spaced.split_whitespace().map(str::to_string).collect()
-}
-
-/// The base letter of an accented lower-case Latin letter (NFD without combining marks).
-fn strip_accent(c: char) -> char {
-    match c {
-        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-        'é' | 'è' | 'ê' | 'ë' => 'e',
-        'í' | 'ì' | 'î' | 'ï' => 'i',
-        'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' => 'u',
-        'ñ' => 'n',
-        'ç' => 'c',
-        'ý' | 'ÿ' => 'y',
-        c => c,
-    }
+    keen_data::text::sentence_words(s)
 }
 
 /// A word vocabulary as the post builds it: the sorted unique tokens get ids `1..`, id 0 is
