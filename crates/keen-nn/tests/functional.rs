@@ -169,10 +169,7 @@ fn a_multi_output_sub_model_is_applied_with_apply_multi() {
     let outer_in = Input::new(&[3]);
     let parts = inner.apply_multi(&outer_in);
     assert_eq!(parts.len(), 2);
-    assert_eq!(
-        (parts[0].dims(), parts[1].dims()),
-        ([2].as_slice(), [5].as_slice())
-    );
+    assert_eq!((parts[0].dims(), parts[1].dims()), (vec![2], vec![5]));
     let model = Model::new(&[outer_in], &[Concatenate::new().apply(&parts)]);
     let summary = model.summary();
     let row = summary
@@ -564,4 +561,140 @@ fn fit_needs_one_target_per_output() {
     let (x, y) = toy_data();
     let (model, _) = two_in_two_out();
     compiled(model).fit(&x, &y[..1], FitOptions::new().verbose(Verbosity::Silent));
+}
+
+/// The largest absolute difference between two float32 tensors of one shape.
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    a.to_vec::<f32>()
+        .iter()
+        .zip(b.to_vec::<f32>())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// A sentiment-style model over token sequences of any length (Keras' `Input(shape=(None,))`).
+fn any_length_model() -> Model {
+    let tokens = Input::new(&[None]).dtype(DType::Int64).name("tokens");
+    let e = Embedding::new(20, 8).apply(&tokens);
+    assert_eq!(e.shape(), [None, Some(8)]);
+    let h = Gru::new(16).apply(&e);
+    assert_eq!(h.shape(), [Some(16)]);
+    let y = Dense::new(1).apply(&h);
+    Model::new(&[tokens], &[y])
+}
+
+/// `n` sequences of length `len`; the target is the share of tokens above 9.
+fn any_length_data(n: usize, len: usize) -> (Tensor, Tensor) {
+    let x = Tensor::random_uniform([n, len], 0.0, 20.0, DType::Float32)
+        .floor()
+        .cast(DType::Int64);
+    let y = x
+        .cast(DType::Float32)
+        .gt(9.5)
+        .cast(DType::Float32)
+        .mean(&[-1], true);
+    (x, y)
+}
+
+#[test]
+fn an_input_with_a_free_axis_takes_sequences_of_any_length() {
+    keen_tensor::random::set_seed(5);
+    let model = any_length_model();
+    let summary = model.summary();
+    print!("{summary}");
+    assert!(summary.contains("(None, None, 8)"), "{summary}");
+    let (x5, y5) = any_length_data(64, 5);
+    let (x9, y9) = any_length_data(64, 9);
+    // Calls of either length give what the layers give eagerly.
+    for x in [&x5, &x9] {
+        let out = model.call(std::slice::from_ref(x), false).remove(0);
+        assert_eq!(out.dims(), [64, 1]);
+        let emb = model.get_layer("embedding").unwrap().forward(x, false);
+        let h = model.get_layer("gru").unwrap().forward(&emb, false);
+        let want = model.get_layer("dense").unwrap().forward(&h, false);
+        assert!(max_diff(&out, &want) < 1e-6);
+    }
+    let mut model = model.compile(
+        keen_optim::Adam::new(0.01),
+        keen_nn::losses::MeanSquaredError::new(),
+    );
+    let before = [
+        model.evaluate(&x5, &y5, 64)["loss"],
+        model.evaluate(&x9, &y9, 64)["loss"],
+    ];
+    let opts = || {
+        FitOptions::new()
+            .epochs(10)
+            .batch_size(16)
+            .verbose(Verbosity::Silent)
+    };
+    for _ in 0..2 {
+        model.fit(&x5, &y5, opts());
+        model.fit(&x9, &y9, opts());
+    }
+    let after = [
+        model.evaluate(&x5, &y5, 64)["loss"],
+        model.evaluate(&x9, &y9, 64)["loss"],
+    ];
+    println!("before {before:?} after {after:?}");
+    assert!(after[0] < 0.5 * before[0] && after[1] < 0.5 * before[1]);
+    assert_eq!(model.predict(&x5, 16).dims(), [64, 1]);
+    assert_eq!(model.predict(&x9, 16).dims(), [64, 1]);
+}
+
+#[test]
+fn free_axes_are_carried_through_and_known_axes_still_checked() {
+    let x = Input::new(&[None, Some(8)]);
+    let seq = Gru::new(6).return_sequences(true).apply(&x);
+    assert_eq!(seq.shape(), [None, Some(6)]);
+    // Dense needs only the last axis.
+    let y = Dense::new(4).apply(&seq);
+    assert_eq!(y.shape(), [None, Some(4)]);
+    assert_eq!(
+        y.to_string(),
+        "SymbolicTensor(shape=(None, None, 4), dtype=float32)"
+    );
+    let model = Model::new(&[x], &[y]);
+    assert!(model.summary().contains("(None, None, 4)"));
+    for t in [3, 7] {
+        let out = model.call(&[Tensor::ones([2, t, 8], DType::Float32)], false);
+        assert_eq!(out[0].dims(), [2, t, 4]);
+    }
+    let wrong = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        model.call(&[Tensor::ones([2, 3, 7], DType::Float32)], false)
+    }));
+    let msg = *wrong.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        msg.contains("expects shape (None, None, 8), got (2, 3, 7)"),
+        "{msg}"
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "apply: Dense `head` cannot take input shape (None, None): it needs the size of an axis that is free (None) there"
+)]
+fn a_dense_on_a_free_axis_is_refused_naming_the_layer() {
+    let x = Input::new(&[None]);
+    let _ = Dense::new(3).name("head").apply(&x);
+}
+
+#[test]
+#[should_panic(
+    expected = "apply: Dense cannot take input shape (None, None): it needs the size of an axis that is free (None) there"
+)]
+fn flatten_of_a_free_axis_leaves_it_free_and_a_dense_after_it_is_refused() {
+    let x = Input::new(&[None, Some(4)]);
+    let flat = Flatten::new().apply(&x);
+    assert_eq!(flat.shape(), [None]);
+    let _ = Dense::new(3).apply(&flat);
+}
+
+#[test]
+#[should_panic(
+    expected = "SymbolicTensor::dims: shape (None, None, 8) has a free axis (None); use shape()"
+)]
+fn dims_of_a_free_shape_points_to_shape() {
+    let _ = Input::new(&[None, Some(8)]).dims();
 }

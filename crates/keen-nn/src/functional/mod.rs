@@ -25,7 +25,7 @@
 
 mod symbolic;
 
-pub use symbolic::{Apply, Input, SymbolicInputs, SymbolicTensor};
+pub use symbolic::{Apply, Input, InputShape, SymbolicInputs, SymbolicTensor};
 
 use crate::layer::Layer;
 use crate::module::{Module, Walk};
@@ -61,7 +61,8 @@ pub struct Functional {
 
 struct InputSpec {
     name: String,
-    dims: Vec<usize>,
+    /// `None` where the axis is free: any size is accepted there.
+    dims: Vec<Option<usize>>,
     dtype: DType,
 }
 
@@ -78,7 +79,7 @@ struct Step {
 }
 
 struct SlotInfo {
-    dims: Vec<usize>,
+    dims: Vec<Option<usize>>,
     source: String,
 }
 
@@ -115,7 +116,8 @@ impl Functional {
         for o in outputs {
             g.visit(o.as_ref());
         }
-        let names = assign_names(&specs, &g.layers);
+        let given: Vec<Option<String>> = specs.iter().map(|s| s.0.clone()).collect();
+        let names = assign_names(&given, &g.layers);
         let inputs: Vec<InputSpec> = specs
             .into_iter()
             .zip(&names.inputs)
@@ -229,7 +231,12 @@ impl Functional {
             );
         }
         for (i, (x, spec)) in xs.iter().zip(&self.inputs).enumerate() {
-            if x.rank() != spec.dims.len() + 1 || x.dims()[1..] != spec.dims[..] {
+            let fits = x.rank() == spec.dims.len() + 1
+                && x.dims()[1..]
+                    .iter()
+                    .zip(&spec.dims)
+                    .all(|(&d, want)| want.is_none_or(|w| w == d));
+            if !fits {
                 panic!(
                     "Model `{}`: input {i} ({}) expects shape {}, got {}",
                     self.get_name(),
@@ -394,11 +401,11 @@ struct Names {
 
 /// Given names where there are, else Keras' `type`, `type_1`, … skipping names already taken.
 #[track_caller]
-fn assign_names(inputs: &[(Option<String>, Vec<usize>, DType)], layers: &[SharedLayer]) -> Names {
+fn assign_names(inputs: &[Option<String>], layers: &[SharedLayer]) -> Names {
     let mut taken = HashSet::new();
     let given = inputs
         .iter()
-        .map(|i| i.0.as_deref())
+        .map(|i| i.as_deref())
         .chain(layers.iter().map(|l| l.layer_name()));
     for name in given.flatten() {
         if !taken.insert(name.to_string()) {
@@ -420,7 +427,7 @@ fn assign_names(inputs: &[(Option<String>, Vec<usize>, DType)], layers: &[Shared
     };
     let inputs = inputs
         .iter()
-        .map(|i| match &i.0 {
+        .map(|i| match i {
             Some(n) => n.clone(),
             None => auto("input_layer", &mut taken),
         })

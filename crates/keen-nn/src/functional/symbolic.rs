@@ -24,7 +24,8 @@ fn next_id() -> u64 {
 pub struct SymbolicTensor(pub(crate) Arc<SymInner>);
 
 pub(crate) struct SymInner {
-    pub(crate) dims: Vec<usize>,
+    /// `None` where the axis is free (Keras' `None` in `Input(shape=(None, 8))`).
+    pub(crate) dims: Vec<Option<usize>>,
     pub(crate) dtype: DType,
     pub(crate) source: Source,
 }
@@ -39,13 +40,29 @@ pub(crate) struct Call {
     pub(crate) id: u64,
     pub(crate) layer: SharedLayer,
     pub(crate) inputs: Vec<SymbolicTensor>,
-    pub(crate) outputs: Vec<(Vec<usize>, DType)>,
+    pub(crate) outputs: Vec<(Vec<Option<usize>>, DType)>,
 }
 
 impl SymbolicTensor {
-    /// The shape without the batch axis (`[20]` for `(None, 20)`).
-    pub fn dims(&self) -> &[usize] {
+    /// The shape without the batch axis, `None` where the axis is free (`[None, Some(8)]` for
+    /// Keras' `(None, None, 8)`).
+    pub fn shape(&self) -> &[Option<usize>] {
         &self.0.dims
+    }
+
+    /// The shape without the batch axis (`[20]` for `(None, 20)`), when every axis is known.
+    ///
+    /// # Panics
+    /// When an axis is free (use [`shape`](Self::shape)).
+    #[track_caller]
+    pub fn dims(&self) -> Vec<usize> {
+        match self.0.dims.iter().copied().collect::<Option<Vec<usize>>>() {
+            Some(d) => d,
+            None => panic!(
+                "SymbolicTensor::dims: shape {} has a free axis (None); use shape()",
+                fmt_shape(&self.0.dims)
+            ),
+        }
     }
 
     /// The dtype.
@@ -62,13 +79,64 @@ impl SymbolicTensor {
     }
 }
 
-/// `(None, 20, 16)`: the batch axis is free.
-pub(crate) fn fmt_shape(dims: &[usize]) -> String {
+/// `(None, 20, 16)`: the batch axis is free, and so is any axis given as `None`.
+pub(crate) fn fmt_shape(dims: &[Option<usize>]) -> String {
     let mut s = String::from("(None");
     for d in dims {
-        s += &format!(", {d}");
+        match d {
+            Some(d) => s += &format!(", {d}"),
+            None => s += ", None",
+        }
     }
     s + ")"
+}
+
+/// A shape with every axis known, as `fmt_shape` takes it.
+pub(crate) fn known(dims: &[usize]) -> Vec<Option<usize>> {
+    dims.iter().map(|&d| Some(d)).collect()
+}
+
+/// The shape of one sample, as [`Input::new`] takes it: sizes (`&[20, 8]`), or options where
+/// an axis is free (`&[None, Some(8)]`, Keras' `shape=(None, 8)`).
+pub trait InputShape {
+    /// The sizes, `None` where free.
+    fn to_input_shape(&self) -> Vec<Option<usize>>;
+}
+
+impl InputShape for [usize] {
+    fn to_input_shape(&self) -> Vec<Option<usize>> {
+        known(self)
+    }
+}
+
+impl InputShape for [Option<usize>] {
+    fn to_input_shape(&self) -> Vec<Option<usize>> {
+        self.to_vec()
+    }
+}
+
+impl<const N: usize> InputShape for [usize; N] {
+    fn to_input_shape(&self) -> Vec<Option<usize>> {
+        known(self)
+    }
+}
+
+impl<const N: usize> InputShape for [Option<usize>; N] {
+    fn to_input_shape(&self) -> Vec<Option<usize>> {
+        self.to_vec()
+    }
+}
+
+impl InputShape for Vec<usize> {
+    fn to_input_shape(&self) -> Vec<Option<usize>> {
+        known(self)
+    }
+}
+
+impl InputShape for Vec<Option<usize>> {
+    fn to_input_shape(&self) -> Vec<Option<usize>> {
+        self.clone()
+    }
 }
 
 impl fmt::Display for SymbolicTensor {
@@ -93,21 +161,29 @@ impl fmt::Debug for SymbolicTensor {
 /// unless [`dtype`](Self::dtype) says otherwise, optionally named. It is a
 /// [`SymbolicTensor`] (through `Deref`), so layers apply to it directly.
 ///
+/// An axis given as `None` is free, as in Keras' `Input(shape=(None,))`: token sequences of
+/// any length go through one model, each batch with its own length. Layers carry the free axis
+/// through (an `Embedding` gives `(None, None, 16)`), and a layer that needs its size (a
+/// `Dense` on it, a `Flatten` before a `Dense`) is refused where it is applied.
+///
 /// ```
 /// use keen_nn::functional::Input;
 /// use keen_tensor::DType;
 /// let ids = Input::new(&[20]).dtype(DType::Int64).name("text");
 /// assert_eq!(ids.dims(), [20]);
 /// assert_eq!(ids.to_string(), "SymbolicTensor(shape=(None, 20), dtype=int64)");
+/// let any_length = Input::new(&[None, Some(8)]);
+/// assert_eq!(any_length.shape(), [None, Some(8)]);
+/// assert_eq!(any_length.to_string(), "SymbolicTensor(shape=(None, None, 8), dtype=float32)");
 /// ```
 #[derive(Clone, Debug)]
 pub struct Input(SymbolicTensor);
 
 impl Input {
-    /// An input whose samples have shape `shape` (float32).
-    pub fn new(shape: &[usize]) -> Self {
+    /// An input whose samples have shape `shape` (float32); `None` marks a free axis.
+    pub fn new<S: InputShape + ?Sized>(shape: &S) -> Self {
         Input(SymbolicTensor(Arc::new(SymInner {
-            dims: shape.to_vec(),
+            dims: shape.to_input_shape(),
             dtype: DType::Float32,
             source: Source::Input {
                 id: next_id(),
@@ -289,48 +365,94 @@ pub(crate) fn layer_label(l: &dyn Layer) -> String {
     )
 }
 
-#[track_caller]
-fn connect(layer: SharedLayer, inputs: Vec<SymbolicTensor>) -> Vec<SymbolicTensor> {
-    let label = layer_label(&*layer);
-    if inputs.is_empty() {
-        panic!("apply: {label} needs at least 1 input, got none");
-    }
+/// The sizes a free axis is probed with: two, so that an output axis that follows a free input
+/// axis shows up as differing between the runs.
+const FREE_PROBES: [usize; 2] = [2, 3];
+
+/// Runs `layer` on zeros of the inputs' shapes (batch of one, free axes of size `free`),
+/// inference mode, not recorded; the layer's panic message on failure.
+fn probe(
+    layer: &SharedLayer,
+    inputs: &[SymbolicTensor],
+    free: usize,
+) -> Result<Vec<Tensor>, String> {
     let probes: Vec<Tensor> = inputs
         .iter()
         .map(|s| {
             let mut dims = vec![1];
-            dims.extend_from_slice(&s.0.dims);
+            dims.extend(s.0.dims.iter().map(|d| d.unwrap_or(free)));
             Tensor::zeros(dims, s.0.dtype)
         })
         .collect();
     // The layer's own panic carries the precise complaint (built for which shape); catching
     // it lets the message also name the symbolic shapes and point at the caller's line. The
     // default hook has already printed the inner message by then, which is noise but harmless.
-    let result =
-        without_recording(|| catch_unwind(AssertUnwindSafe(|| layer.forward_many(&probes, false))));
-    let outs = match result {
-        Ok(outs) => outs,
-        Err(payload) => {
-            let why = payload
+    without_recording(|| catch_unwind(AssertUnwindSafe(|| layer.forward_many(&probes, false))))
+        .map_err(|payload| {
+            payload
                 .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("(no message)");
-            let shapes: Vec<String> = inputs.iter().map(|s| fmt_shape(&s.0.dims)).collect();
-            panic!(
-                "apply: {label} cannot take input shape {}: {why}",
-                shapes.join(" and ")
-            );
-        }
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "(no message)".to_string())
+        })
+}
+
+#[track_caller]
+fn connect(layer: SharedLayer, inputs: Vec<SymbolicTensor>) -> Vec<SymbolicTensor> {
+    let label = layer_label(&*layer);
+    if inputs.is_empty() {
+        panic!("apply: {label} needs at least 1 input, got none");
+    }
+    let shapes = || {
+        let s: Vec<String> = inputs.iter().map(|s| fmt_shape(&s.0.dims)).collect();
+        s.join(" and ")
     };
+    let has_free = inputs.iter().any(|s| s.0.dims.contains(&None));
+    let outs = match probe(&layer, &inputs, FREE_PROBES[0]) {
+        Ok(outs) => outs,
+        Err(why) if has_free => panic!(
+            "apply: {label} cannot take input shape {}: {why} (a free axis, None, was tried \
+             with size {})",
+            shapes(),
+            FREE_PROBES[0]
+        ),
+        Err(why) => panic!("apply: {label} cannot take input shape {}: {why}", shapes()),
+    };
+    let mut outputs: Vec<(Vec<Option<usize>>, DType)> = outs
+        .iter()
+        .map(|t| (known(t.dims().get(1..).unwrap_or(&[])), t.dtype()))
+        .collect();
+    if has_free {
+        // An output axis whose size changes with the free input axes is free too.
+        let again = match probe(&layer, &inputs, FREE_PROBES[1]) {
+            Ok(again) if again.len() == outs.len() => again,
+            _ => panic!(
+                "apply: {label} cannot take input shape {}: it needs the size of an axis that \
+                 is free (None) there; give that axis a size in the Input",
+                shapes()
+            ),
+        };
+        for ((dims, _), t) in outputs.iter_mut().zip(&again) {
+            let other = t.dims().get(1..).unwrap_or(&[]);
+            if other.len() != dims.len() {
+                panic!(
+                    "apply: {label} gives outputs of different ranks for different sizes of the \
+                     free axes of input shape {}",
+                    shapes()
+                );
+            }
+            for (d, &o) in dims.iter_mut().zip(other) {
+                if *d != Some(o) {
+                    *d = None;
+                }
+            }
+        }
+    }
     let call = Arc::new(Call {
         id: next_id(),
         layer,
         inputs,
-        outputs: outs
-            .iter()
-            .map(|t| (t.dims().get(1..).unwrap_or(&[]).to_vec(), t.dtype()))
-            .collect(),
+        outputs,
     });
     (0..call.outputs.len())
         .map(|index| {
