@@ -573,6 +573,202 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// The seed's encoder-decoder as Keras writes it: the encoder GRU returns its sequences and
+/// state (`return_state=True`), the decoder GRU starts from that state (`initial_state=[h]`).
+/// The layers are kept (`Arc`s) to run the same computation eagerly.
+struct Seq2Seq {
+    model: Model,
+    enc_emb: Arc<Embedding>,
+    enc: Arc<Gru>,
+    dec_emb: Arc<Embedding>,
+    dec: Arc<Gru>,
+    head: Arc<Dense>,
+}
+
+fn seq2seq() -> Seq2Seq {
+    let source = Input::new(&[6]).dtype(DType::Int64).name("source");
+    let target = Input::new(&[5]).dtype(DType::Int64).name("target_in");
+    let enc_emb = Arc::new(Embedding::new(10, 8).name("source_emb"));
+    let enc = Arc::new(
+        Gru::new(16)
+            .return_sequences(true)
+            .return_state(true)
+            .name("encoder"),
+    );
+    let dec_emb = Arc::new(Embedding::new(10, 8).name("target_emb"));
+    let dec = Arc::new(Gru::new(16).return_sequences(true).name("decoder"));
+    let head = Arc::new(Dense::new(10).name("logits"));
+    let enc_out = enc.apply_multi(&enc_emb.apply(&source));
+    assert_eq!(enc_out.len(), 2, "sequences and state");
+    assert_eq!(
+        (enc_out[0].dims(), enc_out[1].dims()),
+        (vec![6, 16], vec![16])
+    );
+    let d = dec.apply(&[dec_emb.apply(&target), enc_out[1].clone()]);
+    let logits = head.apply(&d);
+    Seq2Seq {
+        model: Model::new(&[source, target], &[logits]),
+        enc_emb,
+        enc,
+        dec_emb,
+        dec,
+        head,
+    }
+}
+
+/// A copy task only the encoder's state can solve: the decoder reads the source shifted by
+/// one (teacher forcing, start token 0) and must output the source's first five tokens.
+fn copy_data(n: usize) -> ([Tensor; 2], Tensor) {
+    keen_tensor::random::set_seed(11);
+    let src = Tensor::random_uniform([n, 6], 1.0, 10.0, DType::Float32)
+        .floor()
+        .cast(DType::Int64);
+    let s = src.to_vec::<i64>();
+    let mut tin = Vec::new();
+    let mut tout = Vec::new();
+    for row in s.chunks(6) {
+        tin.push(0);
+        tin.extend_from_slice(&row[..4]);
+        tout.extend_from_slice(&row[..5]);
+    }
+    ([src, ids(tin, [n, 5])], ids(tout, [n, 5]))
+}
+
+#[test]
+fn an_encoder_decoder_passes_the_state_through_the_functional_api() {
+    let s = seq2seq();
+    let text = s.model.summary();
+    print!("{text}");
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name}"))
+            .to_string()
+    };
+    // The encoder's row lists both outputs; the decoder is connected to its embedding's
+    // output and to the encoder's second output, its state.
+    let enc_row = row("encoder (Gru)");
+    assert!(enc_row.contains("[(None, 6, 16), (None, 16)]"), "{enc_row}");
+    assert!(enc_row.ends_with("source_emb[0][0]"), "{enc_row}");
+    let dec_row = row("decoder (Gru)");
+    assert!(dec_row.contains("(None, 5, 16)"), "{dec_row}");
+    assert!(
+        dec_row.ends_with("target_emb[0][0], encoder[0][1]"),
+        "{dec_row}"
+    );
+
+    // The model computes what the same layers compute eagerly.
+    let ([src, tin], _) = copy_data(4);
+    let out = s.model.call(&[src.clone(), tin.clone()], false).remove(0);
+    assert_eq!(out.dims(), [4, 5, 10]);
+    let (_, h) = s.enc.call_full(&s.enc_emb.call(&src), None, None);
+    let (dseq, _) = s.dec.call_with_state(&s.dec_emb.call(&tin), &h);
+    let want = s.head.call(&dseq);
+    assert!(max_diff(&out, &want) < 1e-6, "{}", max_diff(&out, &want));
+    // Without the state the decoder gives something else: the state is really used.
+    let (zero_start, _) = s.dec.call_full(&s.dec_emb.call(&tin), None, None);
+    assert!(max_diff(&out, &s.head.call(&zero_start)) > 1e-3);
+}
+
+#[test]
+fn an_encoder_decoder_trains_with_fit_through_the_state() {
+    use keen_nn::losses::SparseCategoricalCrossentropy;
+    let (x, y) = copy_data(96);
+    let s = seq2seq();
+    let enc_before = s.enc.get_weights();
+    let mut model = s.model.compile(
+        keen_optim::Adam::new(0.02),
+        SparseCategoricalCrossentropy::new().from_logits(true),
+    );
+    let history = model.fit(
+        &x,
+        &[y],
+        FitOptions::new()
+            .epochs(20)
+            .batch_size(16)
+            .verbose(Verbosity::Silent),
+    );
+    let loss = history.get("loss").unwrap();
+    println!("loss {:.4} -> {:.4}", loss[0], loss[loss.len() - 1]);
+    // Seen: 2.28 -> 1.12 in 20 epochs (ln 9 = 2.20 is chance).
+    assert!(loss[loss.len() - 1] < 0.5 * loss[0], "{loss:?}");
+    // The loss reached the encoder through the decoder's initial state.
+    let moved = enc_before
+        .iter()
+        .zip(s.enc.get_weights())
+        .any(|(a, b)| max_diff(a, &b) > 1e-3);
+    assert!(moved, "the encoder was not trained");
+}
+
+#[test]
+fn lstm_and_bidirectional_give_their_states_in_keras_order() {
+    let x = Input::new(&[4, 3]);
+    let lstm = Arc::new(Lstm::new(5).return_state(true));
+    let outs = lstm.apply_multi(&x);
+    let dims: Vec<Vec<usize>> = outs.iter().map(|o| o.dims()).collect();
+    assert_eq!(dims, [vec![5], vec![5], vec![5]]); // output, h, c
+                                                   // Bidirectional: merged output, then forward h and c, then backward h and c; initial
+                                                   // states go after the input in the same order.
+    let bi = Arc::new(Bidirectional::new(
+        Lstm::new(5).return_sequences(true).return_state(true),
+    ));
+    let bi_outs = bi.apply_multi(&x);
+    let dims: Vec<Vec<usize>> = bi_outs.iter().map(|o| o.dims()).collect();
+    assert_eq!(dims, [vec![4, 10], vec![5], vec![5], vec![5], vec![5]]);
+    let restarted = bi.apply_multi(&[&*x, &bi_outs[1], &bi_outs[2], &bi_outs[3], &bi_outs[4]]);
+    let model = Model::new(
+        &[x],
+        &[outs[1].clone(), outs[2].clone(), restarted[0].clone()],
+    );
+    assert_eq!(model.output_names(), ["lstm", "lstm_1", "bidirectional"]);
+    let summary = model.summary();
+    print!("{summary}");
+    assert!(summary.contains(
+        "input_layer[0][0], bidirectional[0][1], bidirectional[0][2], bidirectional[0][3], \
+         bidirectional[0][4]"
+    ));
+
+    keen_tensor::random::set_seed(3);
+    let xs = Tensor::random_normal([2, 4, 3], 0.0, 1.0, DType::Float32);
+    let got = model.call(std::slice::from_ref(&xs), false);
+    let (_, hc) = lstm.call_full(&xs, None, None);
+    let (_, s0) = bi.call_full(&xs, None, None);
+    let (again, _) = bi.call_full(&xs, Some(&s0), None);
+    assert!(max_diff(&got[0], &hc[0]) < 1e-6);
+    assert!(max_diff(&got[1], &hc[1]) < 1e-6);
+    assert!(max_diff(&got[2], &again) < 1e-6);
+}
+
+#[test]
+fn the_eager_layer_api_takes_initial_states_and_returns_states_as_keras() {
+    // Keras eagerly: `out, h, c = LSTM(5, return_state=True)(x, initial_state=[h0, c0])`.
+    keen_tensor::random::set_seed(4);
+    let x = Tensor::random_normal([2, 4, 3], 0.0, 1.0, DType::Float32);
+    let h0 = Tensor::random_normal([2, 5], 0.0, 1.0, DType::Float32);
+    let c0 = Tensor::random_normal([2, 5], 0.0, 1.0, DType::Float32);
+    let lstm = Lstm::new(5).return_state(true);
+    let outs = lstm.forward_many(&[x.clone(), h0.clone(), c0.clone()], false);
+    assert_eq!(outs.len(), 3);
+    let (y, states) = lstm.call_with_state(&x, &[h0.clone(), c0.clone()]);
+    assert!(max_diff(&outs[0], &y) < 1e-7);
+    assert!(max_diff(&outs[1], &states[0]) < 1e-7);
+    assert!(max_diff(&outs[2], &states[1]) < 1e-7);
+    // The output of the last step is h.
+    assert!(max_diff(&y, &states[0]) < 1e-7);
+    // The initial state matters; without return_state there is one output.
+    let (y0, _) = lstm.call_full(&x, None, None);
+    assert!(max_diff(&y, &y0) > 1e-3);
+    let plain = Lstm::new(5);
+    assert_eq!(plain.forward_many(&[x.clone(), h0, c0], false).len(), 1);
+}
+
+#[test]
+#[should_panic(expected = "Gru: initial_state: state 0 must have shape (1, 4), got (1, 3)")]
+fn a_functional_initial_state_of_the_wrong_size_is_refused_where_it_is_wired() {
+    let (x, h) = (Input::new(&[5, 2]), Input::new(&[3]));
+    let _ = Gru::new(4).apply(&[x, h]);
+}
+
 /// A sentiment-style model over token sequences of any length (Keras' `Input(shape=(None,))`).
 fn any_length_model() -> Model {
     let tokens = Input::new(&[None]).dtype(DType::Int64).name("tokens");

@@ -27,7 +27,10 @@ pub enum MergeMode {
 /// * with `return_sequences`, the backward output is flipped back to input order before the
 ///   merge, and masked steps output zeros (Keras forces `zero_output_for_mask` there).
 /// * [`call_full`](Self::call_full) returns the forward states then the backward ones;
-///   `initial_state` takes them in the same order.
+///   `initial_state` takes them in the same order. In the Functional API, a wrapped layer with
+///   [`return_state(true)`](Rnn::return_state) makes `apply_multi` give the merged output then
+///   those states (Keras' `[output, h_fwd, c_fwd, h_bwd, c_bwd]` for an LSTM), and the initial
+///   states follow the input: `bi.apply(&[x, h_fwd, h_bwd])`.
 ///
 /// ```
 /// use keen_nn::layers::{Bidirectional, Lstm};
@@ -150,5 +153,15 @@ impl<C: RecurrentCell> Layer for Bidirectional<C> {
     }
     fn layer_name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+    /// `[x, forward states…, backward states…]` in; the merged output, then the states with
+    /// the wrapped layer's `return_state`, out.
+    #[track_caller]
+    fn forward_many(&self, xs: &[Tensor], _training: bool) -> Vec<Tensor> {
+        let Some((x, init)) = xs.split_first() else {
+            panic!("Bidirectional: expects an input, got none");
+        };
+        let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), None);
+        crate::layers::recurrent::with_states(y, states, self.forward_layer.returns_state())
     }
 }

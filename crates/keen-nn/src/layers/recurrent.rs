@@ -15,8 +15,8 @@ use keen_tensor::Tensor;
 /// | Keras | keen |
 /// | --- | --- |
 /// | `return_sequences=True` | [`return_sequences(true)`](Self::return_sequences): output `(batch, time, units)` instead of the last step's `(batch, units)` |
-/// | `return_state=True` | [`call_with_state`](Self::call_with_state) / [`call_full`](Self::call_full), which also return the final states |
-/// | `initial_state=[h]` | [`call_with_state(x, &[h])`](Self::call_with_state) |
+/// | `return_state=True` | eagerly, [`call_with_state`](Self::call_with_state) / [`call_full`](Self::call_full), which always return the final states; in the Functional API, [`return_state(true)`](Self::return_state): `apply_multi` gives the output then the states |
+/// | `initial_state=[h]` | eagerly, [`call_with_state(x, &[h])`](Self::call_with_state); in the Functional API, the states after the input: `gru.apply(&[x, h])` |
 /// | `mask` (from `Embedding(mask_zero=True)`) | [`call_full(x, None, Some(&mask))`](Self::call_full): a bool `(batch, time)`; masked steps carry the previous output and states over |
 /// | `go_backwards=True` | [`go_backwards(true)`](Self::go_backwards): reads time backwards; sequences come out in reading order, as Keras |
 ///
@@ -34,9 +34,25 @@ use keen_tensor::Tensor;
 /// assert_eq!(seq.dims(), [4, 7, 16]);
 /// assert_eq!(states[0].dims(), [4, 16]);
 /// ```
+///
+/// The same encoder-decoder wiring in the Functional API (Keras'
+/// `out, h = GRU(16, return_sequences=True, return_state=True)(x)` then
+/// `GRU(16)(y, initial_state=[h])`):
+///
+/// ```
+/// use keen_nn::prelude::*;
+/// let (x, y) = (Input::new(&[7, 8]), Input::new(&[5, 8]));
+/// let outs = Gru::new(16).return_sequences(true).return_state(true).apply_multi(&x);
+/// let (seq, h) = (&outs[0], &outs[1]);
+/// assert_eq!((seq.dims(), h.dims()), (vec![7, 16], vec![16]));
+/// let dec = Gru::new(16).apply(&[y.as_ref(), h]); // initial_state=[h]
+/// let model = Model::new(&[x, y], &[dec]);
+/// assert_eq!(model.num_outputs(), 1);
+/// ```
 pub struct Rnn<C> {
     cell: C,
     return_sequences: bool,
+    return_state: bool,
     go_backwards: bool,
     zero_output_for_mask: bool,
     name: Option<String>,
@@ -144,6 +160,7 @@ impl<C: RecurrentCell> Rnn<C> {
         Rnn {
             cell,
             return_sequences: false,
+            return_state: false,
             go_backwards: false,
             zero_output_for_mask: false,
             name: None,
@@ -153,6 +170,15 @@ impl<C: RecurrentCell> Rnn<C> {
     /// Whether to return the output of every step (default false: the last step only).
     pub fn return_sequences(mut self, b: bool) -> Self {
         self.return_sequences = b;
+        self
+    }
+
+    /// Whether the layer's Functional outputs are the output followed by the final states
+    /// (default false: the output alone), as Keras' `return_state=True`; an LSTM's states are
+    /// `h` then `c`. Eager calls get the states from [`call_with_state`](Self::call_with_state)
+    /// and [`call_full`](Self::call_full) whatever this says.
+    pub fn return_state(mut self, b: bool) -> Self {
+        self.return_state = b;
         self
     }
 
@@ -190,6 +216,11 @@ impl<C: RecurrentCell> Rnn<C> {
         self.return_sequences
     }
 
+    /// Whether the Functional outputs include the final states.
+    pub fn returns_state(&self) -> bool {
+        self.return_state
+    }
+
     /// Whether the layer reads time backwards.
     pub fn is_backwards(&self) -> bool {
         self.go_backwards
@@ -205,6 +236,7 @@ impl<C: RecurrentCell> Rnn<C> {
         Rnn {
             cell: self.cell.unbuilt_copy(),
             return_sequences: self.return_sequences,
+            return_state: self.return_state,
             go_backwards: self.go_backwards,
             zero_output_for_mask: self.zero_output_for_mask,
             name: self.name.clone(),
@@ -355,4 +387,22 @@ impl<C: RecurrentCell> Layer for Rnn<C> {
     fn layer_name(&self) -> Option<&str> {
         self.get_name()
     }
+    /// `[x, initial states…]` in; the output, then the final states with `return_state`, out.
+    #[track_caller]
+    fn forward_many(&self, xs: &[Tensor], _training: bool) -> Vec<Tensor> {
+        let Some((x, init)) = xs.split_first() else {
+            panic!("{}: expects an input, got none", self.label());
+        };
+        let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), None);
+        with_states(y, states, self.return_state)
+    }
+}
+
+/// The Functional outputs of a recurrent layer: the output, then the states if asked for.
+pub(crate) fn with_states(y: Tensor, states: Vec<Tensor>, return_state: bool) -> Vec<Tensor> {
+    let mut outs = vec![y];
+    if return_state {
+        outs.extend(states);
+    }
+    outs
 }
