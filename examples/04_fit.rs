@@ -1,6 +1,7 @@
 //! The eager guide's small regression, trained twice: with a custom loop (a tape,
 //! `gradient`, `apply_gradients`, a step counter) and with `compile`/`fit`; then a checkpoint
-//! saved, restored into a fresh model, and checked.
+//! saved, restored into a fresh model, and checked. `fit` also logs its epochs for
+//! TensorBoard (`tensorboard --logdir out/04_fit/logs`).
 //!
 //! The R guide predicts iris' sepal width from three other measurements; here the three
 //! inputs and the target come from a fixed linear rule plus noise, so the example needs no
@@ -10,6 +11,7 @@
 //! cargo run --release -p keen --example 04_fit
 //! ```
 
+use keen::fit::TensorBoard;
 use keen::losses::{Loss, MeanSquaredError};
 use keen::prelude::*;
 use keen::tensor::random::Generator;
@@ -111,6 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .epochs(30)
             .batch_size(10)
             .validation_data(&x_test, &y_test)
+            .callback(TensorBoard::new("out/04_fit/logs"))
             .verbose(Verbosity::Line),
     );
     println!(
@@ -121,6 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all("out/04_fit")?;
     history.plot("out/04_fit/history.png")?;
     println!("loss and mae curves: out/04_fit/history.png");
+    println!("TensorBoard scalars: tensorboard --logdir out/04_fit/logs");
     println!(
         "predictions: {}",
         fitted.predict(&x_test.narrow(0, 0, 5), 5).reshape([-1])

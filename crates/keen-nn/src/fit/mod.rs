@@ -24,6 +24,7 @@
 mod callbacks;
 mod plot;
 mod progress;
+mod tensorboard;
 
 pub use callbacks::{
     BackupAndRestore, Callback, CsvLogger, EarlyStopping, LearningRateScheduler, Mode,
@@ -31,6 +32,7 @@ pub use callbacks::{
 };
 pub use plot::PlotError;
 pub use progress::Verbosity;
+pub use tensorboard::{read_scalars, Scalar, SummaryWriter, TensorBoard};
 
 use crate::losses::Loss;
 use crate::metrics::{self, Metric};
