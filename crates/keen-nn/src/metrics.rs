@@ -402,77 +402,67 @@ fn divide_no_nan(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Keras' `Precision` at a threshold (default 0.5): `tp / (tp + fp)`.
-#[derive(Clone, Debug)]
-pub struct Precision(Confusion);
+/// A metric that is one ratio of a [`Confusion`] at one threshold (Keras' `Precision` and
+/// `Recall` differ only in the ratio).
+macro_rules! threshold_ratio_metric {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, |$c:ident| $ratio:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $ty(Confusion);
 
-impl Precision {
-    /// Precision at threshold 0.5.
-    pub fn new() -> Self {
-        Self::threshold(0.5)
-    }
-    /// Precision at another threshold.
-    pub fn threshold(t: f64) -> Self {
-        Precision(Confusion::new(vec![t]))
-    }
+        impl $ty {
+            #[doc = concat!("`", $name, "` at threshold 0.5.")]
+            pub fn new() -> Self {
+                Self::threshold(0.5)
+            }
+            #[doc = concat!("`", $name, "` at another threshold.")]
+            pub fn threshold(t: f64) -> Self {
+                $ty(Confusion::new(vec![t]))
+            }
+        }
+
+        impl Default for $ty {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl Metric for $ty {
+            fn name(&self) -> &str {
+                $name
+            }
+            fn update_state(
+                &mut self,
+                y_true: &Tensor,
+                y_pred: &Tensor,
+                sample_weight: Option<&Tensor>,
+            ) {
+                self.0.update($name, y_true, y_pred, sample_weight);
+            }
+            fn result(&self) -> f64 {
+                let $c = &self.0;
+                $ratio
+            }
+            fn reset_state(&mut self) {
+                self.0.reset();
+            }
+        }
+    };
 }
 
-impl Default for Precision {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+threshold_ratio_metric!(
+    /// Keras' `Precision` at a threshold (default 0.5): `tp / (tp + fp)`.
+    Precision,
+    "precision",
+    |c| divide_no_nan(c.tp[0], c.tp[0] + c.fp[0])
+);
 
-impl Metric for Precision {
-    fn name(&self) -> &str {
-        "precision"
-    }
-    fn update_state(&mut self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) {
-        self.0.update("precision", y_true, y_pred, sample_weight);
-    }
-    fn result(&self) -> f64 {
-        divide_no_nan(self.0.tp[0], self.0.tp[0] + self.0.fp[0])
-    }
-    fn reset_state(&mut self) {
-        self.0.reset();
-    }
-}
-
-/// Keras' `Recall` at a threshold (default 0.5): `tp / (tp + fn)`.
-#[derive(Clone, Debug)]
-pub struct Recall(Confusion);
-
-impl Recall {
-    /// Recall at threshold 0.5.
-    pub fn new() -> Self {
-        Self::threshold(0.5)
-    }
-    /// Recall at another threshold.
-    pub fn threshold(t: f64) -> Self {
-        Recall(Confusion::new(vec![t]))
-    }
-}
-
-impl Default for Recall {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Metric for Recall {
-    fn name(&self) -> &str {
-        "recall"
-    }
-    fn update_state(&mut self, y_true: &Tensor, y_pred: &Tensor, sample_weight: Option<&Tensor>) {
-        self.0.update("recall", y_true, y_pred, sample_weight);
-    }
-    fn result(&self) -> f64 {
-        divide_no_nan(self.0.tp[0], self.0.tp[0] + self.0.fn_[0])
-    }
-    fn reset_state(&mut self) {
-        self.0.reset();
-    }
-}
+threshold_ratio_metric!(
+    /// Keras' `Recall` at a threshold (default 0.5): `tp / (tp + fn)`.
+    Recall,
+    "recall",
+    |c| divide_no_nan(c.tp[0], c.tp[0] + c.fn_[0])
+);
 
 /// Which curve [`Auc`] integrates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
