@@ -673,33 +673,30 @@ fn simd_blocks<T: Float, R: UpdateRule>(
     blocks(rule, step, out, w, g, slots, prep)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn blocks_avx512<T: Float, R: UpdateRule>(
-    rule: &R,
-    step: &R::Step,
-    out: &mut [MaybeUninit<T>],
-    w: &[T],
-    g: &[T],
-    slots: &mut [&mut [T]],
-    prep: &Prep,
-) {
-    blocks(rule, step, out, w, g, slots, prep)
+/// Declares each `$name` as [`blocks`] compiled with the CPU features `$features` enabled
+/// (the body is the same inlined loop; only the instructions it may use differ).
+macro_rules! blocks_with_features {
+    ($($name:ident: $features:literal),* $(,)?) => {$(
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $name<T: Float, R: UpdateRule>(
+            rule: &R,
+            step: &R::Step,
+            out: &mut [MaybeUninit<T>],
+            w: &[T],
+            g: &[T],
+            slots: &mut [&mut [T]],
+            prep: &Prep,
+        ) {
+            blocks(rule, step, out, w, g, slots, prep)
+        }
+    )*};
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn blocks_avx2<T: Float, R: UpdateRule>(
-    rule: &R,
-    step: &R::Step,
-    out: &mut [MaybeUninit<T>],
-    w: &[T],
-    g: &[T],
-    slots: &mut [&mut [T]],
-    prep: &Prep,
-) {
-    blocks(rule, step, out, w, g, slots, prep)
-}
+blocks_with_features!(
+    blocks_avx512: "avx512f,avx2,fma",
+    blocks_avx2: "avx2,fma",
+);
 
 /// Runs the rule over `BLOCK`-sized pieces, preparing each piece's weights and gradient.
 #[inline(always)]
