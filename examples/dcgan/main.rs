@@ -16,6 +16,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keen::prelude::*;
+use keen::zoo::args::Parser;
 use keen::zoo::dcgan::{Dcgan, BATCH_SIZE, IMAGE_SIZE, NOISE_DIM};
 use keen::zoo::mnist_classifier::{self, DigitScore, MnistClassifier};
 use keen_data::datasets::{self, mnist, Split};
@@ -42,80 +43,66 @@ struct Args {
     classifier: PathBuf,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: dcgan [--epochs N] [--images N] [--seed S] [--quick] [--out DIR] [--no-score] [--classifier FILE]\n\
-         \x20 --epochs N   train until N epochs are done, resuming from DIR (default {DEFAULT_EPOCHS})\n\
-         \x20 --images N   train on the first N MNIST images (default {DEFAULT_IMAGES})\n\
-         \x20 --seed S     seed of the weights, noise, shuffling and dropout (default 7777, the post's)\n\
-         \x20 --quick      3 steps per epoch on 512 images, 1 epoch unless --epochs, into out/dcgan-quick\n\
-         \x20 --out DIR    output folder (default out/dcgan)\n\
-         \x20 --no-score   skip the digit score at the end (1000 samples judged by the MNIST classifier)\n\
-         \x20 --classifier FILE  the classifier's weights (default {}; trained first if absent)\n\
-         \x20 --timing     time the step and each model's forward and backward on random data, then exit",
-        mnist_classifier::DEFAULT_WEIGHTS
-    );
-    std::process::exit(2);
-}
-
 fn parse_args() -> Args {
-    let mut a = Args {
-        epochs: DEFAULT_EPOCHS,
-        images: DEFAULT_IMAGES,
-        seed: 7777,
-        quick: false,
-        timing: false,
-        out: PathBuf::from("out/dcgan"),
-        score: true,
-        classifier: PathBuf::from(mnist_classifier::DEFAULT_WEIGHTS),
+    let parser = Parser::new("dcgan")
+        .value(
+            "--epochs",
+            "N",
+            format!("train until N epochs are done, resuming from DIR (default {DEFAULT_EPOCHS})"),
+        )
+        .value(
+            "--images",
+            "N",
+            format!("train on the first N MNIST images (default {DEFAULT_IMAGES})"),
+        )
+        .value(
+            "--seed",
+            "S",
+            "seed of the weights, noise, shuffling and dropout (default 7777, the post's)",
+        )
+        .switch(
+            "--quick",
+            "3 steps per epoch on 512 images, 1 epoch unless --epochs, into out/dcgan-quick",
+        )
+        .value("--out", "DIR", "output folder (default out/dcgan)")
+        .switch(
+            "--no-score",
+            "skip the digit score at the end (1000 samples judged by the MNIST classifier)",
+        )
+        .value(
+            "--classifier",
+            "FILE",
+            format!(
+                "the classifier's weights (default {}; trained first if absent)",
+                mnist_classifier::DEFAULT_WEIGHTS
+            ),
+        )
+        .switch(
+            "--timing",
+            "time the step and each model's forward and backward on random data, then exit",
+        );
+    let args = parser.parse();
+    let quick = args.switch("--quick");
+    let default_out = if quick {
+        "out/dcgan-quick"
+    } else {
+        "out/dcgan"
     };
-    let (mut out_given, mut epochs_given) = (false, false);
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next().unwrap_or_else(|| {
-                eprintln!("dcgan: {name} needs a value");
-                usage()
-            })
-        };
-        let number = |name: &str, v: String| -> u64 {
-            v.parse().unwrap_or_else(|_| {
-                eprintln!("dcgan: {name} takes a number, got {v:?}");
-                usage()
-            })
-        };
-        match flag.as_str() {
-            "--epochs" => {
-                a.epochs = number("--epochs", value("--epochs")) as usize;
-                epochs_given = true;
-            }
-            "--images" => a.images = number("--images", value("--images")) as usize,
-            "--seed" => a.seed = number("--seed", value("--seed")),
-            "--quick" => a.quick = true,
-            "--timing" => a.timing = true,
-            "--no-score" => a.score = false,
-            "--classifier" => a.classifier = PathBuf::from(value("--classifier")),
-            "--out" => {
-                a.out = PathBuf::from(value("--out"));
-                out_given = true;
-            }
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("dcgan: unknown argument {other:?}");
-                usage()
-            }
-        }
+    let epochs = args.number("--epochs");
+    let images = args.number("--images").unwrap_or(DEFAULT_IMAGES);
+    Args {
+        epochs: epochs.unwrap_or(if quick { 1 } else { DEFAULT_EPOCHS }),
+        images: if quick { images.min(512) } else { images },
+        seed: args.number("--seed").unwrap_or(7777),
+        quick,
+        timing: args.switch("--timing"),
+        out: PathBuf::from(args.string("--out").unwrap_or_else(|| default_out.into())),
+        score: !args.switch("--no-score"),
+        classifier: PathBuf::from(
+            args.string("--classifier")
+                .unwrap_or_else(|| mnist_classifier::DEFAULT_WEIGHTS.into()),
+        ),
     }
-    if a.quick {
-        if !epochs_given {
-            a.epochs = 1;
-        }
-        a.images = a.images.min(512);
-        if !out_given {
-            a.out = PathBuf::from("out/dcgan-quick");
-        }
-    }
-    a
 }
 
 fn main() {

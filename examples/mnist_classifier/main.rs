@@ -12,6 +12,7 @@
 
 use keen::data::datasets::{self, mnist, Split};
 use keen::prelude::*;
+use keen::zoo::args::Parser;
 use keen::zoo::mnist_classifier::{self, BATCH_SIZE};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -26,66 +27,42 @@ struct Args {
     out: PathBuf,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: mnist_classifier [--epochs N] [--seed S] [--quick] [--out DIR]\n\
-         \x20 --epochs N   epochs over the 60,000 training images (default {DEFAULT_EPOCHS})\n\
-         \x20 --seed S     seed of the weights, shuffling and dropout (default 1)\n\
-         \x20 --quick      1 epoch on 2,000 training images, tested on 1,000, into out/mnist_classifier-quick\n\
-         \x20 --out DIR    output folder (default out/mnist_classifier)"
-    );
-    std::process::exit(2);
-}
-
 fn parse_args() -> Args {
-    let mut a = Args {
-        epochs: DEFAULT_EPOCHS,
-        seed: 1,
-        quick: false,
-        out: PathBuf::from("out/mnist_classifier"),
+    let args = Parser::new("mnist_classifier")
+        .value(
+            "--epochs",
+            "N",
+            format!("epochs over the 60,000 training images (default {DEFAULT_EPOCHS})"),
+        )
+        .value(
+            "--seed",
+            "S",
+            "seed of the weights, shuffling and dropout (default 1)",
+        )
+        .switch(
+            "--quick",
+            "1 epoch on 2,000 training images, tested on 1,000, into out/mnist_classifier-quick",
+        )
+        .value(
+            "--out",
+            "DIR",
+            "output folder (default out/mnist_classifier)",
+        )
+        .parse();
+    let quick = args.switch("--quick");
+    let default_out = if quick {
+        "out/mnist_classifier-quick"
+    } else {
+        "out/mnist_classifier"
     };
-    let (mut out_given, mut epochs_given) = (false, false);
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next().unwrap_or_else(|| {
-                eprintln!("mnist_classifier: {name} needs a value");
-                usage()
-            })
-        };
-        let number = |name: &str, v: String| -> u64 {
-            v.parse().unwrap_or_else(|_| {
-                eprintln!("mnist_classifier: {name} takes a number, got {v:?}");
-                usage()
-            })
-        };
-        match flag.as_str() {
-            "--epochs" => {
-                a.epochs = number("--epochs", value("--epochs")) as usize;
-                epochs_given = true;
-            }
-            "--seed" => a.seed = number("--seed", value("--seed")),
-            "--quick" => a.quick = true,
-            "--out" => {
-                a.out = PathBuf::from(value("--out"));
-                out_given = true;
-            }
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("mnist_classifier: unknown argument {other:?}");
-                usage()
-            }
-        }
+    Args {
+        epochs: args
+            .number("--epochs")
+            .unwrap_or(if quick { 1 } else { DEFAULT_EPOCHS }),
+        seed: args.number("--seed").unwrap_or(1),
+        quick,
+        out: PathBuf::from(args.string("--out").unwrap_or_else(|| default_out.into())),
     }
-    if a.quick {
-        if !epochs_given {
-            a.epochs = 1;
-        }
-        if !out_given {
-            a.out = PathBuf::from("out/mnist_classifier-quick");
-        }
-    }
-    a
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;

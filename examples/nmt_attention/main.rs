@@ -15,6 +15,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keen::prelude::Module;
+use keen::zoo::args::Parser;
 use keen::zoo::nmt::{
     bleu, clean, dates, exact_match, pad_batch, Nmt, NmtConfig, Translation, Vocab,
 };
@@ -46,73 +47,55 @@ struct Args {
     examples: usize,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: nmt_attention [--task dates|wesnoth] [--epochs N] [--seed S] [--quick] [--out DIR]\n\
-         \x20                    [--units U] [--batch B] [--examples N]\n\
-         \x20 --task T      dates (default): written dates to yyyy-mm-dd; wesnoth: English to Spanish\n\
-         \x20 --epochs N    train until N epochs are done, resuming from DIR (dates 5, wesnoth 15)\n\
-         \x20 --seed S      seed of the weights, the data split and the shuffling (default 1)\n\
-         \x20 --quick       a few steps on a small subset, 1 epoch unless --epochs, into DIR-quick\n\
-         \x20 --out DIR     output folder (default out/nmt-<task>)\n\
-         \x20 --units U     GRU and attention units (default 256, the post's)\n\
-         \x20 --batch B     batch size (default 64)\n\
-         \x20 --examples N  training dates generated (dates task; default 12000)"
-    );
-    std::process::exit(2);
-}
-
 fn parse_args() -> Args {
-    let mut a = Args {
-        task: Task::Dates,
-        epochs: None,
-        seed: 1,
-        quick: false,
-        out: None,
-        units: None,
-        batch: 64,
-        examples: 12_000,
+    let args = Parser::new("nmt_attention")
+        .value(
+            "--task",
+            "T",
+            "dates (default): written dates to yyyy-mm-dd; wesnoth: English to Spanish",
+        )
+        .value(
+            "--epochs",
+            "N",
+            "train until N epochs are done, resuming from DIR (dates 5, wesnoth 15)",
+        )
+        .value(
+            "--seed",
+            "S",
+            "seed of the weights, the data split and the shuffling (default 1)",
+        )
+        .switch(
+            "--quick",
+            "a few steps on a small subset, 1 epoch unless --epochs, into DIR-quick",
+        )
+        .value("--out", "DIR", "output folder (default out/nmt-<task>)")
+        .value(
+            "--units",
+            "U",
+            "GRU and attention units (default 256, the post's)",
+        )
+        .value("--batch", "B", "batch size (default 64)")
+        .value(
+            "--examples",
+            "N",
+            "training dates generated (dates task; default 12000)",
+        )
+        .parse();
+    let task = match args.string("--task").as_deref() {
+        None | Some("dates") => Task::Dates,
+        Some("wesnoth") => Task::Wesnoth,
+        Some(other) => args.fail(&format!("--task is dates or wesnoth, got {other:?}")),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next().unwrap_or_else(|| {
-                eprintln!("nmt_attention: {name} needs a value");
-                usage()
-            })
-        };
-        let number = |name: &str, v: String| -> u64 {
-            v.parse().unwrap_or_else(|_| {
-                eprintln!("nmt_attention: {name} takes a number, got {v:?}");
-                usage()
-            })
-        };
-        match flag.as_str() {
-            "--task" => {
-                a.task = match value("--task").as_str() {
-                    "dates" => Task::Dates,
-                    "wesnoth" => Task::Wesnoth,
-                    other => {
-                        eprintln!("nmt_attention: --task is dates or wesnoth, got {other:?}");
-                        usage()
-                    }
-                }
-            }
-            "--epochs" => a.epochs = Some(number("--epochs", value("--epochs")) as usize),
-            "--seed" => a.seed = number("--seed", value("--seed")),
-            "--quick" => a.quick = true,
-            "--out" => a.out = Some(PathBuf::from(value("--out"))),
-            "--units" => a.units = Some(number("--units", value("--units")) as usize),
-            "--batch" => a.batch = (number("--batch", value("--batch")) as usize).max(1),
-            "--examples" => a.examples = number("--examples", value("--examples")) as usize,
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("nmt_attention: unknown argument {other:?}");
-                usage()
-            }
-        }
+    Args {
+        task,
+        epochs: args.number("--epochs"),
+        seed: args.number("--seed").unwrap_or(1),
+        quick: args.switch("--quick"),
+        out: args.string("--out").map(PathBuf::from),
+        units: args.number("--units"),
+        batch: args.number("--batch").unwrap_or(64).max(1),
+        examples: args.number("--examples").unwrap_or(12_000),
     }
-    a
 }
 
 fn main() {

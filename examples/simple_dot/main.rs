@@ -17,6 +17,7 @@
 use keen::data::datasets::{self, movielens};
 use keen::fit::{BackupAndRestore, CsvLogger, EarlyStopping};
 use keen::prelude::*;
+use keen::zoo::args::Parser;
 use keen::zoo::recommender::{
     compile, nearest, recommend, DotWithBias, RatingSplit, SimpleDot, BATCH_SIZE, EMBEDDING_DIM,
 };
@@ -51,109 +52,57 @@ struct Args {
     learning_rate: f64,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: simple_dot [--model plain|bias|both] [--epochs N] [--seed S] [--quick] [--out DIR]\n\
-         \x20                 [--user ID] [--movie ID] [--top N] [--dropout U,M] [--lr RATE]\n\
-         \x20 --model M     plain (simple_dot), bias (dot_with_bias) or both (default)\n\
-         \x20 --epochs N    at most N epochs; early stopping (patience 2) ends sooner (default {DEFAULT_EPOCHS})\n\
-         \x20 --seed S      seed of the split, the weights, shuffling and dropout (default 1)\n\
-         \x20 --quick       2 epochs on the first 5,000 ratings, into out/simple_dot-quick\n\
-         \x20 --out DIR     output folder (default out/simple_dot)\n\
-         \x20 --user ID     the MovieLens user to recommend movies to (default 1)\n\
-         \x20 --movie ID    the MovieLens movie whose nearest movies to list (default 50, Star Wars)\n\
-         \x20 --top N       how many recommendations and neighbours (default 10)\n\
-         \x20 --dropout U,M dot_with_bias' dropout on user and movie vectors (default 0.3,0.6, the post's)\n\
-         \x20 --lr RATE     Adam's learning rate (default 0.001, Keras')"
-    );
-    std::process::exit(2);
-}
-
 fn parse_args() -> Args {
-    let mut a = Args {
-        model: Which::Both,
-        epochs: DEFAULT_EPOCHS,
-        seed: 1,
-        quick: false,
-        out: PathBuf::from("out/simple_dot"),
-        user: 1,
-        movie: 50,
-        top: 10,
-        dropout: (0.3, 0.6),
-        learning_rate: 1e-3,
+    let args = Parser::new("simple_dot")
+        .value("--model", "M", "plain (simple_dot), bias (dot_with_bias) or both (default)")
+        .value("--epochs", "N", format!("at most N epochs; early stopping (patience 2) ends sooner (default {DEFAULT_EPOCHS})"))
+        .value("--seed", "S", "seed of the split, the weights, shuffling and dropout (default 1)")
+        .switch("--quick", "2 epochs on the first 5,000 ratings, into out/simple_dot-quick")
+        .value("--out", "DIR", "output folder (default out/simple_dot)")
+        .value("--user", "ID", "the MovieLens user to recommend movies to (default 1)")
+        .value("--movie", "ID", "the MovieLens movie whose nearest movies to list (default 50, Star Wars)")
+        .value("--top", "N", "how many recommendations and neighbours (default 10)")
+        .value("--dropout", "U,M", "dot_with_bias' dropout on user and movie vectors (default 0.3,0.6, the post's)")
+        .value("--lr", "RATE", "Adam's learning rate (default 0.001, Keras')")
+        .parse();
+    let model = match args.string("--model").as_deref() {
+        None | Some("both") => Which::Both,
+        Some("plain" | "simple_dot") => Which::Plain,
+        Some("bias" | "dot_with_bias") => Which::Bias,
+        Some(other) => args.fail(&format!("--model takes plain, bias or both, got {other:?}")),
     };
-    let (mut out_given, mut epochs_given) = (false, false);
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next().unwrap_or_else(|| {
-                eprintln!("simple_dot: {name} needs a value");
-                usage()
-            })
-        };
-        fn number<T: std::str::FromStr>(name: &str, v: String) -> T {
-            v.parse().unwrap_or_else(|_| {
-                eprintln!("simple_dot: {name} takes a number, got {v:?}");
-                usage()
-            })
-        }
-        match flag.as_str() {
-            "--model" => {
-                a.model = match value("--model").as_str() {
-                    "plain" | "simple_dot" => Which::Plain,
-                    "bias" | "dot_with_bias" => Which::Bias,
-                    "both" => Which::Both,
-                    other => {
-                        eprintln!("simple_dot: --model takes plain, bias or both, got {other:?}");
-                        usage()
-                    }
-                }
-            }
-            "--epochs" => {
-                a.epochs = number("--epochs", value("--epochs"));
-                epochs_given = true;
-            }
-            "--seed" => a.seed = number("--seed", value("--seed")),
-            "--quick" => a.quick = true,
-            "--out" => {
-                a.out = PathBuf::from(value("--out"));
-                out_given = true;
-            }
-            "--user" => a.user = number("--user", value("--user")),
-            "--movie" => a.movie = number("--movie", value("--movie")),
-            "--top" => a.top = number("--top", value("--top")),
-            "--lr" => a.learning_rate = number("--lr", value("--lr")),
-            "--dropout" => {
-                let v = value("--dropout");
-                let parts: Vec<f64> = v.split(',').filter_map(|p| p.parse().ok()).collect();
-                match parts[..] {
-                    [u, m] if (0.0..1.0).contains(&u) && (0.0..1.0).contains(&m) => {
-                        a.dropout = (u, m)
-                    }
-                    _ => {
-                        eprintln!(
-                            "simple_dot: --dropout takes two rates in [0, 1) as U,M, got {v:?}"
-                        );
-                        usage()
-                    }
-                }
-            }
-            "-h" | "--help" => usage(),
-            other => {
-                eprintln!("simple_dot: unknown argument {other:?}");
-                usage()
+    let dropout = match args.string("--dropout") {
+        None => (0.3, 0.6),
+        Some(v) => {
+            let parts: Vec<f64> = v.split(',').filter_map(|p| p.parse().ok()).collect();
+            match parts[..] {
+                [u, m] if (0.0..1.0).contains(&u) && (0.0..1.0).contains(&m) => (u, m),
+                _ => args.fail(&format!(
+                    "--dropout takes two rates in [0, 1) as U,M, got {v:?}"
+                )),
             }
         }
+    };
+    let quick = args.switch("--quick");
+    let default_out = if quick {
+        "out/simple_dot-quick"
+    } else {
+        "out/simple_dot"
+    };
+    Args {
+        model,
+        epochs: args
+            .number("--epochs")
+            .unwrap_or(if quick { 2 } else { DEFAULT_EPOCHS }),
+        seed: args.number("--seed").unwrap_or(1),
+        quick,
+        out: PathBuf::from(args.string("--out").unwrap_or_else(|| default_out.into())),
+        user: args.number("--user").unwrap_or(1),
+        movie: args.number("--movie").unwrap_or(50),
+        top: args.number("--top").unwrap_or(10),
+        dropout,
+        learning_rate: args.number("--lr").unwrap_or(1e-3),
     }
-    if a.quick {
-        if !epochs_given {
-            a.epochs = 2;
-        }
-        if !out_given {
-            a.out = PathBuf::from("out/simple_dot-quick");
-        }
-    }
-    a
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;

@@ -10,7 +10,9 @@
 //!   with embeddings" case study (`simple_dot`), trained on MovieLens with `compile`/`fit`.
 //! - [`mnist_classifier`]: a small MNIST convnet and the score it gives generated digits (the
 //!   DCGAN's quality target).
+//! - [`args`]: the command-line flags of the example programs.
 
+pub mod args;
 pub mod dcgan;
 pub mod mnist_classifier;
 pub mod nmt;
