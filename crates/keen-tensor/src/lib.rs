@@ -26,6 +26,7 @@ pub mod kernels;
 #[macro_use]
 mod macros;
 mod display;
+mod memory;
 pub mod ops;
 pub mod record;
 mod serde_impl;

@@ -50,6 +50,7 @@ impl Tensor {
     /// Builds a tensor over existing storage with `layout`. Internal: callers uphold that the
     /// layout stays within the storage.
     pub(crate) fn from_parts(storage: Arc<Storage>, layout: Layout) -> Self {
+        crate::memory::keep_freed_memory();
         Tensor(Arc::new(TensorImpl {
             id: TensorId::fresh(),
             storage,
