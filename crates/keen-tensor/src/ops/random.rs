@@ -11,7 +11,8 @@
 //! `sqrt` and `cos` from std, so a normal draw can differ in its last bit on a platform whose
 //! libm rounds differently.
 //!
-//! Each element of a random tensor consumes one draw (one Philox block of 128 bits):
+//! Each element of a random tensor consumes one draw (one Philox block of 128 bits, except
+//! bernoulli's quarter block):
 //!
 //! | op | bits of draw `i` |
 //! | --- | --- |
@@ -19,7 +20,7 @@
 //! | uniform int | 64 bits → `low + ⌊bits·(high - low) / 2⁶⁴⌋` (Lemire's multiply, no modulo) |
 //! | normal | Box–Muller, `√(-2 ln u₁)·cos(2π u₂)` with `u₁` in (0, 1], `u₂` in [0, 1) |
 //! | truncated normal | as normal; draws beyond 2 std retry with the block's attempt word + 1 |
-//! | bernoulli | `u < p` |
+//! | bernoulli | 32 bits: lane `i mod 4` of block `⌊i/4⌋` under the attempt word 2³¹ (a domain no other op uses) → `bits < ⌊p·2³²⌋` |
 //! | categorical | `u` picks a class by inverse CDF of `softmax(logits)` |
 //! | permutation | Fisher–Yates; draw `i` picks the partner of position `i` |
 //!
@@ -157,6 +158,14 @@ impl Generator {
             [index as u32, (index >> 32) as u32, attempt, self.stream],
             [self.seed as u32, (self.seed >> 32) as u32],
         )
+    }
+
+    /// The block whose four 32-bit lanes are draws `4·quad … 4·quad + 3` of the ops that
+    /// take 32 bits a draw (bernoulli). The attempt word's top bit keeps these blocks apart
+    /// from the full-block draws, whose attempt words stay small.
+    #[inline(always)]
+    fn lanes(&self, quad: u64) -> [u32; 4] {
+        self.block(quad, 1 << 31)
     }
 
     /// Reserves `n` consecutive draws and returns the index of the first.
@@ -304,6 +313,30 @@ fn fill<T: crate::Element>(
     let data = fill_chunks(n, |start, out| {
         for (k, o) in out.iter_mut().enumerate() {
             *o = f(g, first.wrapping_add((start + k) as u64));
+        }
+    });
+    Tensor::from_vec_unchecked(data, shape)
+}
+
+/// As [`fill`] for ops that take 32 bits a draw: one Philox block serves four elements.
+fn fill_lanes<T: crate::Element>(
+    g: &mut Generator,
+    shape: Shape,
+    f: impl Fn(u32) -> T + Sync + Send,
+) -> Tensor {
+    let n = shape.numel();
+    let first = g.take(n);
+    let g = &*g;
+    let data = fill_chunks(n, |start, out| {
+        let mut draw = first.wrapping_add(start as u64);
+        let mut out = out.iter_mut();
+        'blocks: loop {
+            let block = g.lanes(draw / 4);
+            for &bits in &block[(draw % 4) as usize..] {
+                let Some(o) = out.next() else { break 'blocks };
+                *o = f(bits);
+                draw = draw.wrapping_add(1);
+            }
         }
     });
     Tensor::from_vec_unchecked(data, shape)
@@ -623,9 +656,11 @@ impl Tensor {
             );
         }
         shape.checked_alloc("bernoulli", dtype)?;
+        // p·2³² ≤ 2³², so p = 1 keeps every 32-bit draw and p = 0 none.
+        let threshold = (p * 4_294_967_296.0) as u64;
         Ok(crate::dispatch_all!(dtype, T, {
-            fill(g, shape, move |g, i| {
-                if unit_f64(g.block(i, 0)) < p {
+            fill_lanes(g, shape, move |bits| {
+                if (bits as u64) < threshold {
                     T::one()
                 } else {
                     T::zero()
