@@ -80,6 +80,33 @@ impl ConvGeom {
         (BAND_ELEMS / self.k().max(1)).clamp(1, self.rows().max(1))
     }
 
+    /// With stride 1 the input gradient is itself a forward convolution: of `gy` with the
+    /// kernel flipped in space and its channel axes swapped ([`flip_kernel`]), padded on top
+    /// and left by what the forward window overhangs at the bottom and right. Run that way its
+    /// GEMM has depth `kh·kw·c_out` instead of `c_out` and there is no col2im scatter: for a
+    /// 3×3 64→64 conv the input gradient then costs what the forward costs. `None` where that
+    /// does not hold (strides, 1×1 kernels, padding beyond the window).
+    fn backprop_input_as_forward(&self) -> Option<ConvGeom> {
+        let span = [
+            (self.kh - 1) * self.dilation[0],
+            (self.kw - 1) * self.dilation[1],
+        ];
+        let fits = self.pad[0] <= span[0] && self.pad[1] <= span[1];
+        if self.stride != [1, 1] || self.is_pointwise() || !fits {
+            return None;
+        }
+        Some(ConvGeom {
+            h: self.oh,
+            w: self.ow,
+            c_in: self.c_out,
+            oh: self.h,
+            ow: self.w,
+            c_out: self.c_in,
+            pad: [span[0] - self.pad[0], span[1] - self.pad[1]],
+            ..*self
+        })
+    }
+
     /// The valid taps `lo..hi` of a window along one axis: taps whose input index
     /// `o·stride + t·dilation − pad` lies in `0..len`, the first one at index `start`.
     #[inline]
@@ -272,10 +299,35 @@ pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T>
     out
 }
 
+/// The kernel of [`ConvGeom::backprop_input_as_forward`]: `(kh, kw, c_in, c_out)` flipped in
+/// both spatial axes, channels swapped to `(kh, kw, c_out, c_in)`.
+fn flip_kernel<T: Copy>(kernel: &[T], g: &ConvGeom) -> Vec<T> {
+    let (ci, co) = (g.c_in, g.c_out);
+    let mut out = Vec::with_capacity(kernel.len());
+    for ky in (0..g.kh).rev() {
+        for kx in (0..g.kw).rev() {
+            let tap = &kernel[(ky * g.kw + kx) * ci * co..][..ci * co];
+            for o in 0..co {
+                out.extend((0..ci).map(|i| tap[i * co + o]));
+            }
+        }
+    }
+    out
+}
+
 /// The input gradient of a convolution, which is also the transposed convolution: `gy`
 /// (n, oh, ow, c_out) and `kernel` (kh, kw, c_in, c_out), both contiguous, into a new
 /// (n, h, w, c_in) buffer.
 pub(crate) fn conv2d_backprop_input<T: GemmElem>(gy: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T> {
+    match g.backprop_input_as_forward() {
+        Some(fg) if g.rows() > 0 => conv2d(gy, &flip_kernel(kernel, g), &fg),
+        _ => backprop_input_scatter(gy, kernel, g),
+    }
+}
+
+/// [`conv2d_backprop_input`] for any geometry: `cols = gy · kernelᵀ` band by band, each band
+/// scattered back into the pixels its windows read (col2im).
+fn backprop_input_scatter<T: GemmElem>(gy: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T> {
     let (k, n) = (g.k(), g.c_out);
     let img_len = g.h * g.w * g.c_in;
     let mut dx = vec![T::zero(); g.n * img_len];
@@ -435,6 +487,41 @@ mod tests {
         assert_eq!((t.lo, t.hi, t.start), (1, 3, 0));
         let t = g.taps_x(4); // reads 2, 4, 6
         assert_eq!((t.lo, t.hi, t.start), (0, 2, 2));
+    }
+
+    #[test]
+    fn stride_one_input_gradient_as_a_forward_conv_equals_the_scatter() {
+        // (h, w, k, dilation, pad, oh, ow): 'same', 'valid', dilated, asymmetric overhang.
+        for (h, w, k, d, p, oh, ow) in [
+            (6, 5, 3, 1, 1, 6, 5),
+            (6, 5, 3, 1, 0, 4, 3),
+            (7, 7, 3, 2, 2, 7, 7),
+            (5, 6, 2, 1, 0, 4, 5),
+            (5, 5, 4, 1, 1, 4, 4),
+        ] {
+            let g = ConvGeom {
+                n: 2,
+                h,
+                w,
+                c_in: 3,
+                oh,
+                ow,
+                c_out: 4,
+                kh: k,
+                kw: k,
+                stride: [1, 1],
+                dilation: [d, d],
+                pad: [p, p],
+            };
+            assert!(g.backprop_input_as_forward().is_some());
+            let gy: Vec<f64> = (0..g.rows() * 4).map(|i| (i as f64 * 0.37).sin()).collect();
+            let kernel: Vec<f64> = (0..g.k() * 4).map(|i| (i as f64 * 0.13).cos()).collect();
+            let fast = conv2d_backprop_input(&gy, &kernel, &g);
+            let slow = backprop_input_scatter(&gy, &kernel, &g);
+            for (a, b) in fast.iter().zip(&slow) {
+                assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
+            }
+        }
     }
 
     #[test]
