@@ -319,10 +319,128 @@ fn flip_kernel<T: Copy>(kernel: &[T], g: &ConvGeom) -> Vec<T> {
 /// (n, oh, ow, c_out) and `kernel` (kh, kw, c_in, c_out), both contiguous, into a new
 /// (n, h, w, c_in) buffer.
 pub(crate) fn conv2d_backprop_input<T: GemmElem>(gy: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T> {
-    match g.backprop_input_as_forward() {
-        Some(fg) if g.rows() > 0 => conv2d(gy, &flip_kernel(kernel, g), &fg),
-        _ => backprop_input_scatter(gy, kernel, g),
+    if g.rows() == 0 {
+        return backprop_input_scatter(gy, kernel, g);
     }
+    if let Some(fg) = g.backprop_input_as_forward() {
+        return conv2d(gy, &flip_kernel(kernel, g), &fg);
+    }
+    match g.backprop_input_phases() {
+        Some(phases) => backprop_input_by_phases(gy, kernel, g, &phases),
+        None => backprop_input_scatter(gy, kernel, g),
+    }
+}
+
+/// One of the `stride²` phases of [`backprop_input_by_phases`]: the input pixels `iy ≡ ry`,
+/// `ix ≡ rx` (mod stride) and the forward convolution over `gy` that computes them.
+struct Phase {
+    /// First input row and column of the phase.
+    r: [usize; 2],
+    /// The phase's taps along each axis: `k0, k0 + stride, …` (count `t`).
+    k0: [usize; 2],
+    t: [usize; 2],
+    /// The sub-convolution: `gy` (n, oh, ow, c_out) → (n, ⌈(h − ry)/s⌉, ⌈(w − rx)/s⌉, c_in).
+    g: ConvGeom,
+}
+
+impl ConvGeom {
+    /// With stride `s` > 1, input pixel `iy = s·q + r` receives only the taps `ky ≡ r + pad
+    /// (mod s)`, from output rows `q + c − t`: each of the `s²` phases `(r_y, r_x)` is a stride-1
+    /// forward convolution of `gy` with a flipped sub-kernel of about `(kh/s)·(kw/s)` taps. Run
+    /// that way every GEMM has depth `taps·c_out` instead of `c_out` and there is no col2im
+    /// scatter (the transposed convolutions of a DCGAN generator, the input gradients of its
+    /// discriminator). `None` without stride, with dilation, with padding that would start a
+    /// phase's window past its first output, or when `c_in` (the GEMM's width) is too narrow
+    /// for the phases to pay.
+    fn backprop_input_phases(&self) -> Option<Vec<Phase>> {
+        let s = self.stride;
+        if s == [1, 1] || self.dilation != [1, 1] || self.c_in < 8 {
+            return None;
+        }
+        let k = [self.kh, self.kw];
+        let len = [self.h, self.w];
+        let mut phases = Vec::with_capacity(s[0] * s[1]);
+        for ry in 0..s[0].min(self.h) {
+            for rx in 0..s[1].min(self.w) {
+                let r = [ry, rx];
+                let (mut k0, mut t, mut pad, mut out) = ([0; 2], [0; 2], [0; 2], [0; 2]);
+                for a in 0..2 {
+                    k0[a] = (r[a] + self.pad[a]) % s[a];
+                    t[a] = k[a].saturating_sub(k0[a]).div_ceil(s[a]);
+                    // Output row q reads gy rows q + c − (t − 1) … q + c.
+                    let c = (r[a] + self.pad[a] - k0[a]) / s[a];
+                    pad[a] = (t[a].max(1) - 1).checked_sub(c)?;
+                    out[a] = (len[a] - r[a]).div_ceil(s[a]);
+                }
+                let g = ConvGeom {
+                    n: self.n,
+                    h: self.oh,
+                    w: self.ow,
+                    c_in: self.c_out,
+                    oh: out[0],
+                    ow: out[1],
+                    c_out: self.c_in,
+                    kh: t[0],
+                    kw: t[1],
+                    stride: [1, 1],
+                    dilation: [1, 1],
+                    pad,
+                };
+                phases.push(Phase { r, k0, t, g });
+            }
+        }
+        Some(phases)
+    }
+}
+
+/// The sub-kernel of a phase, flipped and with channels swapped: tap `(j, i)` is the
+/// forward kernel's tap `(k0 + s·(t − 1 − j), …)`, laid out `(t_y, t_x, c_out, c_in)`.
+fn phase_kernel<T: Copy>(kernel: &[T], g: &ConvGeom, p: &Phase) -> Vec<T> {
+    let (ci, co) = (g.c_in, g.c_out);
+    let mut out = Vec::with_capacity(p.t[0] * p.t[1] * ci * co);
+    for j in 0..p.t[0] {
+        let ky = p.k0[0] + g.stride[0] * (p.t[0] - 1 - j);
+        for i in 0..p.t[1] {
+            let kx = p.k0[1] + g.stride[1] * (p.t[1] - 1 - i);
+            let tap = &kernel[(ky * g.kw + kx) * ci * co..][..ci * co];
+            for o in 0..co {
+                out.extend((0..ci).map(|c| tap[c * co + o]));
+            }
+        }
+    }
+    out
+}
+
+/// [`conv2d_backprop_input`] for strided convolutions, phase by phase
+/// ([`ConvGeom::backprop_input_phases`]): each phase's forward convolution, then its pixels
+/// copied to their places in `dx`.
+fn backprop_input_by_phases<T: GemmElem>(
+    gy: &[T],
+    kernel: &[T],
+    g: &ConvGeom,
+    phases: &[Phase],
+) -> Vec<T> {
+    let c = g.c_in;
+    let mut dx = vec![T::zero(); g.n * g.h * g.w * c];
+    for p in phases {
+        if p.t[0] == 0 || p.t[1] == 0 {
+            continue; // No tap reaches these pixels: their gradient stays zero.
+        }
+        let part = conv2d(gy, &phase_kernel(kernel, g, p), &p.g);
+        let (qh, qw) = (p.g.oh, p.g.ow);
+        for b in 0..g.n {
+            for qy in 0..qh {
+                let iy = qy * g.stride[0] + p.r[0];
+                let src = &part[((b * qh + qy) * qw) * c..][..qw * c];
+                let line = &mut dx[((b * g.h + iy) * g.w) * c..][..g.w * c];
+                for (qx, px) in src.chunks_exact(c).enumerate() {
+                    let ix = qx * g.stride[1] + p.r[1];
+                    line[ix * c..][..c].copy_from_slice(px);
+                }
+            }
+        }
+    }
+    dx
 }
 
 /// [`conv2d_backprop_input`] for any geometry: `cols = gy · kernelᵀ` band by band, each band
@@ -516,6 +634,45 @@ mod tests {
             assert!(g.backprop_input_as_forward().is_some());
             let gy: Vec<f64> = (0..g.rows() * 4).map(|i| (i as f64 * 0.37).sin()).collect();
             let kernel: Vec<f64> = (0..g.k() * 4).map(|i| (i as f64 * 0.13).cos()).collect();
+            let fast = conv2d_backprop_input(&gy, &kernel, &g);
+            let slow = backprop_input_scatter(&gy, &kernel, &g);
+            for (a, b) in fast.iter().zip(&slow) {
+                assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn strided_input_gradient_by_phases_equals_the_scatter() {
+        // (h, w, k, stride, pad, oh, ow): DCGAN's 5/2 'same' both ways, 'valid', 4/2 (pix2pix),
+        // 3/3 with ragged edges, and a kernel smaller than the stride (phases without taps).
+        for (h, w, k, s, p, oh, ow) in [
+            (14, 14, 5, 2, 1, 7, 7),
+            (28, 28, 5, 2, 2, 14, 14),
+            (9, 8, 3, 2, 0, 4, 3),
+            (8, 8, 4, 2, 1, 4, 4),
+            (10, 11, 3, 3, 0, 3, 3),
+            (7, 7, 1, 2, 0, 4, 4),
+            // Phase 2 would read gy one row ahead of its output (negative padding): no phases.
+            (10, 11, 3, 3, 1, 4, 4),
+        ] {
+            let g = ConvGeom {
+                n: 2,
+                h,
+                w,
+                c_in: 8,
+                oh,
+                ow,
+                c_out: 3,
+                kh: k,
+                kw: k,
+                stride: [s, s],
+                dilation: [1, 1],
+                pad: [p, p],
+            };
+            assert_eq!(g.backprop_input_phases().is_none(), (s, p) == (3, 1));
+            let gy: Vec<f64> = (0..g.rows() * 3).map(|i| (i as f64 * 0.37).sin()).collect();
+            let kernel: Vec<f64> = (0..g.k() * 3).map(|i| (i as f64 * 0.13).cos()).collect();
             let fast = conv2d_backprop_input(&gy, &kernel, &g);
             let slow = backprop_input_scatter(&gy, &kernel, &g);
             for (a, b) in fast.iter().zip(&slow) {
