@@ -684,6 +684,18 @@ keras_case!(
     "conv2d_transpose_k5_s2_same",
     Conv2dTranspose::new(2, 5).strides(2).padding(Padding::Same)
 );
+keras_case!(
+    keras_conv2d_transpose_dil2_same,
+    "conv2d_transpose_dil2_same",
+    Conv2dTranspose::new(3, 3)
+        .dilation_rate(2)
+        .padding(Padding::Same)
+);
+keras_case!(
+    keras_conv2d_transpose_dil2_valid,
+    "conv2d_transpose_dil2_valid",
+    Conv2dTranspose::new(2, [3, 2]).dilation_rate([2, 1])
+);
 keras_case!(keras_max_pool, "max_pool", MaxPooling2d::new(2));
 keras_case!(
     keras_max_pool_same,
@@ -836,4 +848,23 @@ fn repeat_vector_view_feeds_dense_and_gru() {
     let k = dense.kernel().unwrap().value().sum(&[1], false).mul(3.0);
     let want = k.expand_dims(0).broadcast_to([2, 4]);
     assert_close("repeat_vector gradient", &g, &want, 1e-5, 1e-6);
+}
+
+#[test]
+#[should_panic(
+    expected = "Conv2dTranspose `up`: strides > 1 are not supported with dilation_rate > 1 (as in Keras), got strides (2, 2) and dilation_rate (2, 1)"
+)]
+fn conv2d_transpose_refuses_stride_with_dilation_as_keras() {
+    let _ = Conv2dTranspose::new(4, 3)
+        .name("up")
+        .strides(2)
+        .dilation_rate([2, 1]);
+}
+
+#[test]
+#[should_panic(
+    expected = "Conv2dTranspose: strides > 1 are not supported with dilation_rate > 1 (as in Keras), got strides (1, 2) and dilation_rate (2, 2)"
+)]
+fn conv2d_transpose_refuses_dilation_then_stride() {
+    let _ = Conv2dTranspose::new(4, 3).dilation_rate(2).strides([1, 2]);
 }

@@ -59,7 +59,7 @@ fn main() {
         let y = x.conv2d(&k, [1, 1], same, [1, 1]);
         time(reps, || y.add(&bias))
     };
-    let dx = time(reps, || gy.conv2d_transpose(&k, [1, 1], same, None));
+    let dx = time(reps, || gy.conv2d_transpose(&k, [1, 1], same, None, [1, 1]));
     let dk = time(reps, || {
         x.conv2d_backprop_kernel(&gy, [3, 3], [1, 1], same, [1, 1])
     });

@@ -164,7 +164,10 @@ fn conv2d_transpose_matches_tensorflow_semantics() {
         let (a, k) = (tensor(&c["x"]), tensor(&c["k"]));
         let (s, p) = (pair(&c["strides"]), padding(&c["padding"]));
         let op = (!c["output_padding"].is_null()).then(|| pair(&c["output_padding"]));
-        let (y, g) = grads(|| a.conv2d_transpose(&k, s, p, op), &tensor(&c["gy"]));
+        let (y, g) = grads(
+            || a.conv2d_transpose(&k, s, p, op, [1, 1]),
+            &tensor(&c["gy"]),
+        );
         assert_close(
             &format!("conv2d_transpose {name}: y"),
             &y,
@@ -416,13 +419,13 @@ fn rules_of_rules_stay_on_the_conv_ops() {
     assert_close(
         "∂/∂x of backprop_kernel",
         &g[0],
-        &gy.conv2d_transpose(&dk2, [1, 1], Padding::Same, None),
+        &gy.conv2d_transpose(&dk2, [1, 1], Padding::Same, None, [1, 1]),
         1e-12,
     );
     assert_close("∂/∂gy of backprop_kernel", &g[1], &same(&x, &dk2), 1e-12);
     let dx2 = Tensor::from_vec(wave(x.numel(), 0.3), x.dims());
     let (_, g) = grads(
-        || gy.conv2d_transpose(&k, [1, 1], Padding::Same, None),
+        || gy.conv2d_transpose(&k, [1, 1], Padding::Same, None, [1, 1]),
         &dx2,
     );
     assert_close("∂/∂a of conv2d_transpose", &g[0], &same(&dx2, &k), 1e-12);
@@ -488,11 +491,11 @@ fn error_messages() {
             "conv2d: expected a float tensor, got int32",
         ),
         (
-            message(|| x.conv2d_transpose(&Tensor::zeros([3, 3, 2, 3], DType::Float32), [2, 2], s, Some([2, 1]))),
+            message(|| x.conv2d_transpose(&Tensor::zeros([3, 3, 2, 3], DType::Float32), [2, 2], s, Some([2, 1]), [1, 1])),
             "conv2d_transpose: output_padding (2, 1) must be smaller than strides (2, 2)",
         ),
         (
-            message(|| x.conv2d_transpose(&Tensor::zeros([3, 3, 2, 4], DType::Float32), [2, 2], s, None)),
+            message(|| x.conv2d_transpose(&Tensor::zeros([3, 3, 2, 4], DType::Float32), [2, 2], s, None, [1, 1])),
             "conv2d_transpose: input has 3 channels but the kernel expects 4: input (2, 5, 5, 3) vs kernel (3, 3, 2, 4)",
         ),
         (
@@ -511,4 +514,49 @@ fn error_messages() {
     for (got, want) in cases {
         assert_eq!(got, want);
     }
+}
+
+#[test]
+fn dilated_conv2d_transpose_is_the_adjoint_of_dilated_conv2d() {
+    // ⟨conv2d_transpose(a, k), x⟩ = ⟨a, conv2d(x, k)⟩ with the same dilation, for the conv2d
+    // mapping the transpose's output shape back onto `a` (including stride with dilation,
+    // which the op allows though Keras' layer does not).
+    for (s, d, p, ad) in [
+        ([1, 1], [2, 2], Padding::Same, [2, 5, 4, 3]),
+        ([1, 1], [2, 3], Padding::Valid, [1, 4, 3, 3]),
+        ([2, 2], [2, 2], Padding::Same, [1, 3, 3, 3]),
+    ] {
+        let k = Tensor::from_vec(wave(3 * 3 * 2 * 3, 0.7), [3, 3, 2, 3]);
+        let a = Tensor::from_vec(wave(ad.iter().product(), 0.3), ad);
+        let y = a.conv2d_transpose(&k, s, p, None, d);
+        let x = Tensor::from_vec(wave(y.numel(), 0.45), y.dims());
+        let back = x.conv2d(&k, s, p, d);
+        assert_eq!(back.dims(), a.dims(), "{s:?} {d:?} {p}");
+        let (lhs, rhs) = (dot(&y, &x), dot(&a, &back));
+        assert!(
+            (lhs - rhs).abs() < 1e-9 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
+    }
+    // Output sizes: the dilated window's span stands for the kernel size.
+    let a = Tensor::zeros([1, 4, 5, 3], DType::Float64);
+    let k = Tensor::zeros([3, 3, 2, 3], DType::Float64);
+    assert_eq!(
+        a.conv2d_transpose(&k, [1, 1], Padding::Valid, None, [2, 2])
+            .dims(),
+        [1, 8, 9, 2]
+    );
+    assert_eq!(
+        a.conv2d_transpose(&k, [1, 1], Padding::Same, None, [2, 2])
+            .dims(),
+        [1, 4, 5, 2]
+    );
+    let err = a
+        .try_conv2d_transpose(&k, [1, 1], Padding::Same, None, [0, 1])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("conv2d_transpose") && err.contains("dilation"),
+        "{err}"
+    );
 }

@@ -15,13 +15,15 @@ use std::sync::OnceLock;
 /// Built on its first call (the kernel's input channels come from the input).
 ///
 /// * Arguments: `filters`, `kernel_size`, `strides` (1), `padding` (`Valid`),
-///   `output_padding` (none), `activation`, `use_bias`, `kernel_initializer`
-///   (glorot-uniform), `bias_initializer` (zeros). Dilation is not supported.
+///   `output_padding` (none), `dilation_rate` (1; with strides 1 only, as Keras),
+///   `activation`, `use_bias`, `kernel_initializer` (glorot-uniform), `bias_initializer`
+///   (zeros).
 /// * Variables: `kernel` `(kh, kw, filters, in_channels)` (Keras' layout: output channels
 ///   before input channels) and `bias` `(filters,)`.
 /// * Input `(batch, h, w, in_channels)` → output `(batch, oh, ow, filters)` with
 ///   `oh = h·stride` for `Same` and `(h − 1)·stride + kh` for `Valid` (plus `output_padding`
-///   when given, as Keras computes it).
+///   when given, as Keras computes it); with dilation the window's span `(kh − 1)·dilation + 1`
+///   stands for `kh`.
 ///
 /// ```
 /// use keen_nn::layers::{Conv2dTranspose, Padding};
@@ -31,6 +33,9 @@ use std::sync::OnceLock;
 /// let y = up.call(&Tensor::ones([2, 7, 7, 32], DType::Float32));
 /// assert_eq!(y.dims(), [2, 14, 14, 16]);
 /// assert_eq!(up.kernel().unwrap().shape().dims(), [4, 4, 16, 32]);
+/// // A dilated 3×3 kernel spans 5×5: valid padding grows each side by 4.
+/// let wide = Conv2dTranspose::new(8, 3).dilation_rate(2);
+/// assert_eq!(wide.call(&Tensor::ones([1, 6, 6, 4], DType::Float32)).dims(), [1, 10, 10, 8]);
 /// ```
 pub struct Conv2dTranspose {
     filters: usize,
@@ -38,6 +43,7 @@ pub struct Conv2dTranspose {
     strides: [usize; 2],
     padding: Padding,
     output_padding: Option<[usize; 2]>,
+    dilation_rate: [usize; 2],
     activation: Activation,
     use_bias: bool,
     kernel_initializer: Initializer,
@@ -56,6 +62,7 @@ impl Conv2dTranspose {
             strides: [1, 1],
             padding: Padding::Valid,
             output_padding: None,
+            dilation_rate: [1, 1],
             activation: Activation::Linear,
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
@@ -66,9 +73,53 @@ impl Conv2dTranspose {
     }
 
     /// Sets the strides (default 1).
+    ///
+    /// # Panics
+    /// With a stride above 1 when the dilation rate is above 1 (Keras refuses the pair).
+    #[track_caller]
     pub fn strides(mut self, s: impl IntoPair) -> Self {
         self.strides = s.into_pair();
+        self.check_strides_and_dilation();
         self
+    }
+
+    /// Sets the dilation rate (default 1): the kernel's taps are spread this far apart, so a
+    /// small kernel covers a wide window (the adjoint of a dilated [`Conv2d`](super::Conv2d)).
+    ///
+    /// # Panics
+    /// With a rate above 1 when a stride is above 1: `Conv2dTranspose: strides > 1 are not
+    /// supported with dilation_rate > 1 (as in Keras), got strides (2, 2) and dilation_rate
+    /// (2, 2)`, and with a zero rate.
+    #[track_caller]
+    pub fn dilation_rate(mut self, d: impl IntoPair) -> Self {
+        let d = d.into_pair();
+        if d.contains(&0) {
+            panic!(
+                "{}: dilation_rate must be positive, got ({}, {})",
+                label("Conv2dTranspose", &self.name),
+                d[0],
+                d[1]
+            );
+        }
+        self.dilation_rate = d;
+        self.check_strides_and_dilation();
+        self
+    }
+
+    #[track_caller]
+    fn check_strides_and_dilation(&self) {
+        let (s, d) = (self.strides, self.dilation_rate);
+        if s.iter().max() > Some(&1) && d.iter().max() > Some(&1) {
+            panic!(
+                "{}: strides > 1 are not supported with dilation_rate > 1 (as in Keras), got \
+                 strides ({}, {}) and dilation_rate ({}, {})",
+                label("Conv2dTranspose", &self.name),
+                s[0],
+                s[1],
+                d[0],
+                d[1]
+            );
+        }
     }
 
     /// Sets the padding (default `Valid`).
@@ -151,7 +202,13 @@ impl Conv2dTranspose {
         let (kernel, bias) = self.built.get().expect("built above");
         let k = kernel.value();
         check_spec(&label, &[None, None, None, Some(k.dims()[3])], x.shape());
-        let mut y = x.conv2d_transpose(&k, self.strides, self.padding, self.output_padding);
+        let mut y = x.conv2d_transpose(
+            &k,
+            self.strides,
+            self.padding,
+            self.output_padding,
+            self.dilation_rate,
+        );
         if let Some(b) = bias {
             y = y.add(&b.value());
         }

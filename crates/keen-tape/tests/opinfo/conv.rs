@@ -81,7 +81,7 @@ pub fn entries() -> Vec<OpInfo> {
             vec![t(&[1, 5, 5, 2], 14), t(&[2, 3, 2, 2], 15)],
         ),
         OpInfo::new("conv2d_transpose", move |x| {
-            x[0].conv2d_transpose(&x[1], [2, 2], same, None)
+            x[0].conv2d_transpose(&x[1], [2, 2], same, None, [1, 1])
         })
         .sample(
             "3x3 stride 2 same",
@@ -92,16 +92,30 @@ pub fn entries() -> Vec<OpInfo> {
             vec![nhwc_view([1, 3, 4, 3], 18), t(&[3, 3, 2, 3], 19)],
         ),
         OpInfo::new("conv2d_transpose", move |x| {
-            x[0].conv2d_transpose(&x[1], [2, 2], valid, Some([1, 1]))
+            x[0].conv2d_transpose(&x[1], [2, 2], valid, Some([1, 1]), [1, 1])
         })
         .sample(
             "2x2 stride 2 valid, output_padding 1",
             vec![t(&[2, 3, 3, 2], 20), t(&[2, 2, 3, 2], 21)],
         ),
         OpInfo::new("conv2d_transpose", move |x| {
-            x[0].conv2d_transpose(&x[1], [1, 1], same, None)
+            x[0].conv2d_transpose(&x[1], [1, 1], same, None, [1, 1])
         })
         .sample("1x1", vec![t(&[2, 3, 3, 2], 22), t(&[1, 1, 3, 2], 23)]),
+        OpInfo::new("conv2d_transpose", move |x| {
+            x[0].conv2d_transpose(&x[1], [1, 1], same, None, [2, 2])
+        })
+        .sample(
+            "3x3 dilation 2 same",
+            vec![t(&[2, 4, 5, 2], 40), t(&[3, 3, 3, 2], 41)],
+        ),
+        OpInfo::new("conv2d_transpose", move |x| {
+            x[0].conv2d_transpose(&x[1], [1, 1], valid, None, [2, 1])
+        })
+        .sample(
+            "3x2 dilation (2, 1) valid",
+            vec![t(&[1, 3, 4, 2], 42), t(&[3, 2, 2, 2], 43)],
+        ),
         OpInfo::new("conv2d_backprop_kernel", move |x| {
             x[0].conv2d_backprop_kernel(&x[1], [3, 3], [1, 1], same, [1, 1])
         })

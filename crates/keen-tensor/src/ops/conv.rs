@@ -323,7 +323,9 @@ impl Tensor {
     /// the output; windows overlap and add.
     ///
     /// The kernel is `(kh, kw, c_out, c_in)`, Keras' layout (the conv2d kernel that this op
-    /// transposes). Output size per axis, with `k` the window: without `output_padding`,
+    /// transposes). With `dilation` the kernel's taps are spread `dilation` apart (the adjoint
+    /// of a dilated conv2d), so its window spans `k = (kernel − 1)·dilation + 1`; Keras'
+    /// `Conv2DTranspose(dilation_rate=…)`. Output size per axis: without `output_padding`,
     /// `Same` gives `in·stride` and `Valid` gives `in·stride + max(k − stride, 0)`; with
     /// `output_padding = p` (each `< stride`) it is `(in − 1)·stride + k − 2·pad + p` with
     /// `pad = k / 2` for `Same` and 0 for `Valid`. `Explicit` padding crops the full output:
@@ -341,15 +343,21 @@ impl Tensor {
     /// use keen_tensor::{DType, Tensor, ops::conv::Padding};
     /// let a = Tensor::ones([1, 2, 2, 1], DType::Float32);
     /// let k = Tensor::ones([3, 3, 1, 1], DType::Float32);
-    /// let y = a.conv2d_transpose(&k, [2, 2], Padding::Valid, None);
+    /// let y = a.conv2d_transpose(&k, [2, 2], Padding::Valid, None, [1, 1]);
     /// assert_eq!(y.dims(), [1, 5, 5, 1]);
     /// // Two 3×3 stamps 2 apart overlap on the middle row and column.
     /// assert_eq!(y.to_vec::<f32>()[..5], [1.0, 1.0, 2.0, 1.0, 1.0]);
-    /// assert_eq!(a.conv2d_transpose(&k, [2, 2], Padding::Same, None).dims(), [1, 4, 4, 1]);
+    /// let same = a.conv2d_transpose(&k, [2, 2], Padding::Same, None, [1, 1]);
+    /// assert_eq!(same.dims(), [1, 4, 4, 1]);
+    /// // Dilation 2: the 3×3 taps land two apart, a 5×5 window per input pixel.
+    /// let one = Tensor::ones([1, 1, 1, 1], DType::Float32);
+    /// let d = one.conv2d_transpose(&k, [1, 1], Padding::Valid, None, [2, 2]);
+    /// assert_eq!(d.dims(), [1, 5, 5, 1]);
+    /// assert_eq!(d.to_vec::<f32>()[..5], [1.0, 0.0, 1.0, 0.0, 1.0]);
     /// ```
     /// # Panics
-    /// As [`conv2d`](Self::conv2d) (`conv2d_transpose: expects rank-4 NHWC input, …`), and
-    /// when `output_padding` is not smaller than the strides.
+    /// As [`conv2d`](Self::conv2d) (`conv2d_transpose: expects rank-4 NHWC input, …`, zero
+    /// strides or dilation), and when `output_padding` is not smaller than the strides.
     #[track_caller]
     pub fn conv2d_transpose(
         &self,
@@ -357,8 +365,9 @@ impl Tensor {
         strides: [usize; 2],
         padding: Padding,
         output_padding: Option<[usize; 2]>,
+        dilation: [usize; 2],
     ) -> Tensor {
-        or_panic(self.try_conv2d_transpose(kernel, strides, padding, output_padding))
+        or_panic(self.try_conv2d_transpose(kernel, strides, padding, output_padding, dilation))
     }
 
     /// Fallible [`conv2d_transpose`](Self::conv2d_transpose).
@@ -369,11 +378,13 @@ impl Tensor {
         strides: [usize; 2],
         padding: Padding,
         output_padding: Option<[usize; 2]>,
+        dilation: [usize; 2],
     ) -> Result<Tensor> {
         let op = "conv2d_transpose";
         let [n, ih, iw, c] = nhwc(op, self)?;
         let [kh, kw, c_out, kc] = kernel_dims(op, "HWOI", kernel)?;
         positive(op, "strides", strides)?;
+        positive(op, "dilation", dilation)?;
         if kc != c {
             crate::bail!(
                 Shape,
@@ -395,7 +406,9 @@ impl Tensor {
         let (window, input) = ([kh, kw], [ih, iw]);
         let mut out = [0usize; 2];
         for a in 0..2 {
-            let (s, k, len) = (strides[a], window[a], input[a]);
+            // The dilated window's span takes the kernel size's place, as in Keras'
+            // `deconv_output_length`.
+            let (s, k, len) = (strides[a], (window[a] - 1) * dilation[a] + 1, input[a]);
             let full = (len.max(1) - 1) * s + k;
             let len_out = match (padding, output_padding) {
                 (Padding::Same, None) => Some(len * s),
@@ -424,7 +437,7 @@ impl Tensor {
             c,
             strides,
             padding,
-            [1, 1],
+            dilation,
         )?;
         if (g.oh, g.ow) != (ih, iw) {
             crate::bail!(
