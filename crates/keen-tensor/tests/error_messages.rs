@@ -217,6 +217,10 @@ fn unary_ops() {
         ("round", i32s(&[2]).try_round()),
         ("leaky_relu", i32s(&[2]).try_leaky_relu(0.2)),
         ("elu", i32s(&[2]).try_elu(1.0)),
+        (
+            "leaky_relu_backward",
+            i32s(&[2]).try_leaky_relu_backward(&i32s(&[2]), 0.2),
+        ),
     ] {
         assert_eq!(
             err(r),
@@ -225,6 +229,11 @@ fn unary_ops() {
             )
         );
     }
+    let x = Tensor::zeros([2, 3], DType::Float32);
+    assert_eq!(
+        err(x.try_leaky_relu_backward(&Tensor::zeros([3], DType::Float32), 0.2)),
+        "leaky_relu_backward: x (2, 3) float32 and g (3,) float32 differ in shape or dtype"
+    );
     for (op, r) in [
         ("neg", bools(&[2]).try_neg()),
         ("abs", bools(&[2]).try_abs()),

@@ -95,6 +95,22 @@ pub fn entries() -> Vec<OpInfo> {
     e.push(unary("abs", |x| x.abs(), away_from_zero));
     e.push(unary("sign", |x| x.sign(), away_from_zero));
     e.push(unary("leaky_relu", |x| x.leaky_relu(0.2), away_from_zero));
+    e.push(
+        OpInfo::new("leaky_relu_backward", |x| {
+            x[0].leaky_relu_backward(&x[1], 0.2)
+        })
+        .sample(
+            "(2, 3)",
+            vec![away_from_zero(&[2, 3]), spread(&[2, 3], -2.0, 2.0)],
+        )
+        .sample(
+            "transposed",
+            vec![
+                away_from_zero(&[3, 2]).transpose(0, 1),
+                spread(&[2, 3], -1.0, 1.0),
+            ],
+        ),
+    );
     e.push(unary("elu", |x| x.elu(1.3), away_from_zero));
     e.push(unary("floor", |x| x.floor(), off_grid));
     e.push(unary("ceil", |x| x.ceil(), off_grid));

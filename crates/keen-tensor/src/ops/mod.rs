@@ -70,6 +70,7 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     "abs",
     "square",
     "leaky_relu",
+    "leaky_relu_backward",
     "elu",
     "clip",
     "cast",
