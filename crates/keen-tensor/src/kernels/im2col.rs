@@ -622,78 +622,74 @@ mod tests {
         assert_eq!((t.lo, t.hi, t.start), (0, 2, 2));
     }
 
+    /// A square-kernel geometry of two images: (h, w, k, stride, dilation, pad, oh, ow).
+    type Case = (usize, usize, usize, usize, usize, usize, usize, usize);
+
+    /// The fast input gradient (whatever path `conv2d_backprop_input` takes for `case`) equals
+    /// the col2im scatter, which handles every geometry.
+    fn matches_the_scatter(case: Case, c_in: usize, c_out: usize) -> ConvGeom {
+        let (h, w, k, s, d, p, oh, ow) = case;
+        let g = ConvGeom {
+            n: 2,
+            h,
+            w,
+            c_in,
+            oh,
+            ow,
+            c_out,
+            kh: k,
+            kw: k,
+            stride: [s, s],
+            dilation: [d, d],
+            pad: [p, p],
+        };
+        let gy: Vec<f64> = (0..g.rows() * c_out)
+            .map(|i| (i as f64 * 0.37).sin())
+            .collect();
+        let kernel: Vec<f64> = (0..g.k() * c_out)
+            .map(|i| (i as f64 * 0.13).cos())
+            .collect();
+        let fast = conv2d_backprop_input(&gy, &kernel, &g);
+        let slow = backprop_input_scatter(&gy, &kernel, &g);
+        for (a, b) in fast.iter().zip(&slow) {
+            assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
+        }
+        g
+    }
+
     #[test]
     fn stride_one_input_gradient_as_a_forward_conv_equals_the_scatter() {
-        // (h, w, k, dilation, pad, oh, ow): 'same', 'valid', dilated, asymmetric overhang.
-        for (h, w, k, d, p, oh, ow) in [
-            (6, 5, 3, 1, 1, 6, 5),
-            (6, 5, 3, 1, 0, 4, 3),
-            (7, 7, 3, 2, 2, 7, 7),
-            (5, 6, 2, 1, 0, 4, 5),
-            (5, 5, 4, 1, 1, 4, 4),
+        // 'same', 'valid', dilated, asymmetric overhang.
+        for case in [
+            (6, 5, 3, 1, 1, 1, 6, 5),
+            (6, 5, 3, 1, 1, 0, 4, 3),
+            (7, 7, 3, 1, 2, 2, 7, 7),
+            (5, 6, 2, 1, 1, 0, 4, 5),
+            (5, 5, 4, 1, 1, 1, 4, 4),
         ] {
-            let g = ConvGeom {
-                n: 2,
-                h,
-                w,
-                c_in: 3,
-                oh,
-                ow,
-                c_out: 4,
-                kh: k,
-                kw: k,
-                stride: [1, 1],
-                dilation: [d, d],
-                pad: [p, p],
-            };
+            let g = matches_the_scatter(case, 3, 4);
             assert!(g.backprop_input_as_forward().is_some());
-            let gy: Vec<f64> = (0..g.rows() * 4).map(|i| (i as f64 * 0.37).sin()).collect();
-            let kernel: Vec<f64> = (0..g.k() * 4).map(|i| (i as f64 * 0.13).cos()).collect();
-            let fast = conv2d_backprop_input(&gy, &kernel, &g);
-            let slow = backprop_input_scatter(&gy, &kernel, &g);
-            for (a, b) in fast.iter().zip(&slow) {
-                assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
-            }
         }
     }
 
     #[test]
     fn strided_input_gradient_by_phases_equals_the_scatter() {
-        // (h, w, k, stride, pad, oh, ow): DCGAN's 5/2 'same' both ways, 'valid', 4/2 (pix2pix),
-        // 3/3 with ragged edges, and a kernel smaller than the stride (phases without taps).
-        for (h, w, k, s, p, oh, ow) in [
-            (14, 14, 5, 2, 1, 7, 7),
-            (28, 28, 5, 2, 2, 14, 14),
-            (9, 8, 3, 2, 0, 4, 3),
-            (8, 8, 4, 2, 1, 4, 4),
-            (10, 11, 3, 3, 0, 3, 3),
-            (7, 7, 1, 2, 0, 4, 4),
-            // Phase 2 would read gy one row ahead of its output (negative padding): no phases.
-            (10, 11, 3, 3, 1, 4, 4),
+        // DCGAN's 5/2 'same' both ways, 'valid', 4/2 (pix2pix), 3/3 with ragged edges, and a
+        // kernel smaller than the stride (phases without taps).
+        for case in [
+            (14, 14, 5, 2, 1, 1, 7, 7),
+            (28, 28, 5, 2, 1, 2, 14, 14),
+            (9, 8, 3, 2, 1, 0, 4, 3),
+            (8, 8, 4, 2, 1, 1, 4, 4),
+            (10, 11, 3, 3, 1, 0, 3, 3),
+            (7, 7, 1, 2, 1, 0, 4, 4),
         ] {
-            let g = ConvGeom {
-                n: 2,
-                h,
-                w,
-                c_in: 8,
-                oh,
-                ow,
-                c_out: 3,
-                kh: k,
-                kw: k,
-                stride: [s, s],
-                dilation: [1, 1],
-                pad: [p, p],
-            };
-            assert_eq!(g.backprop_input_phases().is_none(), (s, p) == (3, 1));
-            let gy: Vec<f64> = (0..g.rows() * 3).map(|i| (i as f64 * 0.37).sin()).collect();
-            let kernel: Vec<f64> = (0..g.k() * 3).map(|i| (i as f64 * 0.13).cos()).collect();
-            let fast = conv2d_backprop_input(&gy, &kernel, &g);
-            let slow = backprop_input_scatter(&gy, &kernel, &g);
-            for (a, b) in fast.iter().zip(&slow) {
-                assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
-            }
+            let g = matches_the_scatter(case, 8, 3);
+            assert!(g.backprop_input_phases().is_some());
         }
+        // Phase 2 would read gy one row ahead of its output (negative padding): the scatter.
+        let g = matches_the_scatter((10, 11, 3, 3, 1, 1, 4, 4), 8, 3);
+        assert!(g.backprop_input_phases().is_none());
     }
 
     #[test]
