@@ -23,13 +23,7 @@ pub(crate) fn fill_chunks_sized<U: Element>(
     chunk: usize,
     f: impl Fn(usize, &mut [U]) + Sync + Send,
 ) -> Vec<U> {
-    let mut out: Vec<U> = Vec::with_capacity(n);
-    {
-        let spare = &mut out.spare_capacity_mut()[..n];
-        // SAFETY: `MaybeUninit<U>` has U's layout; `f` writes every element of each chunk before
-        // the `set_len` below, and U: Copy has no drop to run on overwrite.
-        let slots: &mut [U] =
-            unsafe { &mut *(spare as *mut [std::mem::MaybeUninit<U>] as *mut [U]) };
+    written_by(n, |slots| {
         if n >= PAR_MIN {
             slots
                 .par_chunks_mut(chunk)
@@ -40,10 +34,22 @@ pub(crate) fn fill_chunks_sized<U: Element>(
                 f(c * chunk, s);
             }
         }
-    }
-    // SAFETY: all n elements were initialised above.
-    unsafe { out.set_len(n) };
-    out
+    })
+}
+
+/// A `Vec` of `len` elements that `write` fills, every one of them, from uninitialised memory:
+/// kernels that overwrite their whole output (elementwise maps, GEMMs without accumulate) skip
+/// the zeroing pass.
+pub(crate) fn written_by<T: Copy>(len: usize, write: impl FnOnce(&mut [T])) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(len);
+    let spare = &mut v.spare_capacity_mut()[..len];
+    // SAFETY: MaybeUninit<T> has T's layout; `write` stores every element before `set_len`
+    // (callers' contract) and T: Copy has no destructor to run on overwritten garbage.
+    let slots: &mut [T] = unsafe { &mut *(spare as *mut [std::mem::MaybeUninit<T>] as *mut [T]) };
+    write(slots);
+    // SAFETY: all `len` elements were written above.
+    unsafe { v.set_len(len) };
+    v
 }
 
 /// `f` applied to every element of `x`, row-major into a new contiguous tensor.

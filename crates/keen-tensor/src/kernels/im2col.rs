@@ -19,6 +19,7 @@
 //! the input is the `cols` matrix itself and no copy is made.
 
 use crate::dtype::{Element, Num};
+use crate::kernels::elementwise::written_by;
 use crate::kernels::gemm::{GemmElem, Mat};
 use rayon::prelude::*;
 
@@ -81,7 +82,7 @@ impl ConvGeom {
     }
 
     /// With stride 1 the input gradient is itself a forward convolution: of `gy` with the
-    /// kernel flipped in space and its channel axes swapped ([`flip_kernel`]), padded on top
+    /// kernel flipped in space and its channel axes swapped ([`flipped_taps`]), padded on top
     /// and left by what the forward window overhangs at the bottom and right. Run that way its
     /// GEMM has depth `kh·kw·c_out` instead of `c_out` and there is no col2im scatter: for a
     /// 3×3 64→64 conv the input gradient then costs what the forward costs. `None` where that
@@ -300,36 +301,6 @@ pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T>
     })
 }
 
-/// A `Vec` of `len` elements that `write` fills, every one of them, from uninitialised memory:
-/// zeroing a buffer a GEMM overwrites anyway was 4% of a DCGAN step (memset).
-fn written_by<T: Copy>(len: usize, write: impl FnOnce(&mut [T])) -> Vec<T> {
-    let mut v: Vec<T> = Vec::with_capacity(len);
-    let spare = &mut v.spare_capacity_mut()[..len];
-    // SAFETY: MaybeUninit<T> has T's layout; `write` stores every element before `set_len`
-    // (callers' contract) and T: Copy has no destructor to run on overwritten garbage.
-    let slots: &mut [T] = unsafe { &mut *(spare as *mut [std::mem::MaybeUninit<T>] as *mut [T]) };
-    write(slots);
-    // SAFETY: all `len` elements were written above.
-    unsafe { v.set_len(len) };
-    v
-}
-
-/// The kernel of [`ConvGeom::backprop_input_as_forward`]: `(kh, kw, c_in, c_out)` flipped in
-/// both spatial axes, channels swapped to `(kh, kw, c_out, c_in)`.
-fn flip_kernel<T: Copy>(kernel: &[T], g: &ConvGeom) -> Vec<T> {
-    let (ci, co) = (g.c_in, g.c_out);
-    let mut out = Vec::with_capacity(kernel.len());
-    for ky in (0..g.kh).rev() {
-        for kx in (0..g.kw).rev() {
-            let tap = &kernel[(ky * g.kw + kx) * ci * co..][..ci * co];
-            for o in 0..co {
-                out.extend((0..ci).map(|i| tap[i * co + o]));
-            }
-        }
-    }
-    out
-}
-
 /// The input gradient of a convolution, which is also the transposed convolution: `gy`
 /// (n, oh, ow, c_out) and `kernel` (kh, kw, c_in, c_out), both contiguous, into a new
 /// (n, h, w, c_in) buffer.
@@ -338,7 +309,7 @@ pub(crate) fn conv2d_backprop_input<T: GemmElem>(gy: &[T], kernel: &[T], g: &Con
         return backprop_input_scatter(gy, kernel, g);
     }
     if let Some(fg) = g.backprop_input_as_forward() {
-        return conv2d(gy, &flip_kernel(kernel, g), &fg);
+        return conv2d(gy, &flipped_taps(kernel, g, [0, 0], [g.kh, g.kw]), &fg);
     }
     match g.backprop_input_phases() {
         Some(phases) => backprop_input_by_phases(gy, kernel, g, &phases),
@@ -408,15 +379,17 @@ impl ConvGeom {
     }
 }
 
-/// The sub-kernel of a phase, flipped and with channels swapped: tap `(j, i)` is the
-/// forward kernel's tap `(k0 + s·(t − 1 − j), …)`, laid out `(t_y, t_x, c_out, c_in)`.
-fn phase_kernel<T: Copy>(kernel: &[T], g: &ConvGeom, p: &Phase) -> Vec<T> {
+/// The kernel of an input gradient run as a forward conv: the taps `k0 + s·j` (`t` of them
+/// along each axis, `s` the stride), in reverse order, with channels swapped to
+/// `(t_y, t_x, c_out, c_in)`. All taps with `k0 = 0` for stride 1
+/// ([`ConvGeom::backprop_input_as_forward`]), one phase's otherwise.
+fn flipped_taps<T: Copy>(kernel: &[T], g: &ConvGeom, k0: [usize; 2], t: [usize; 2]) -> Vec<T> {
     let (ci, co) = (g.c_in, g.c_out);
-    let mut out = Vec::with_capacity(p.t[0] * p.t[1] * ci * co);
-    for j in 0..p.t[0] {
-        let ky = p.k0[0] + g.stride[0] * (p.t[0] - 1 - j);
-        for i in 0..p.t[1] {
-            let kx = p.k0[1] + g.stride[1] * (p.t[1] - 1 - i);
+    let mut out = Vec::with_capacity(t[0] * t[1] * ci * co);
+    for j in (0..t[0]).rev() {
+        let ky = k0[0] + g.stride[0] * j;
+        for i in (0..t[1]).rev() {
+            let kx = k0[1] + g.stride[1] * i;
             let tap = &kernel[(ky * g.kw + kx) * ci * co..][..ci * co];
             for o in 0..co {
                 out.extend((0..ci).map(|c| tap[c * co + o]));
@@ -441,7 +414,7 @@ fn backprop_input_by_phases<T: GemmElem>(
         if p.t[0] == 0 || p.t[1] == 0 {
             continue; // No tap reaches these pixels: their gradient stays zero.
         }
-        let part = conv2d(gy, &phase_kernel(kernel, g, p), &p.g);
+        let part = conv2d(gy, &flipped_taps(kernel, g, p.k0, p.t), &p.g);
         let (qh, qw) = (p.g.oh, p.g.ow);
         for b in 0..g.n {
             for qy in 0..qh {

@@ -381,35 +381,30 @@ impl Tensor {
         let a_b = a.try_broadcast_to(&shape)?;
         let b_b = b.try_broadcast_to(&shape)?;
         let out = crate::dispatch_all!(a.dtype(), T, {
-            // Activation gradients (leaky_relu, elu, clip) select between same-shape dense
-            // tensors: one pass over slices, split across the cores when large.
+            // Activation gradients (elu, clip) select between same-shape dense tensors: one
+            // pass over slices, split across the cores when large.
             let dense = (
                 cond_b.as_slice::<bool>(),
                 a_b.as_slice::<T>(),
                 b_b.as_slice::<T>(),
             );
-            if let (Some(c), Some(x), Some(y)) = dense {
-                let v = elementwise::fill_chunks(shape.numel(), |start, out: &mut [T]| {
+            let v: Vec<T> = if let (Some(c), Some(x), Some(y)) = dense {
+                elementwise::fill_chunks(shape.numel(), |start, out: &mut [T]| {
                     let n = out.len();
                     let (c, x, y) = (&c[start..][..n], &x[start..][..n], &y[start..][..n]);
                     for (i, o) in out.iter_mut().enumerate() {
                         *o = if c[i] { x[i] } else { y[i] };
                     }
-                });
-                let out = Tensor::from_vec_unchecked(v, shape.clone());
-                record(&[cond, a, b], &out, || WhereBackward { cond: cond.clone() });
-                return Ok(out);
-            }
-            let c = cond_b.view::<bool>();
-            let x = a_b.view::<T>();
-            let y = b_b.view::<T>();
-            let v: Vec<T> = ndarray::Zip::from(&c)
-                .and(&x)
-                .and(&y)
-                .map_collect(|&c, &x, &y| if c { x } else { y })
-                .iter()
-                .copied()
-                .collect();
+                })
+            } else {
+                let (c, x, y) = (cond_b.view::<bool>(), a_b.view::<T>(), b_b.view::<T>());
+                ndarray::Zip::from(&c)
+                    .and(&x)
+                    .and(&y)
+                    .map_collect(|&c, &x, &y| if c { x } else { y })
+                    .into_iter()
+                    .collect()
+            };
             Tensor::from_vec_unchecked(v, shape.clone())
         });
         record(&[cond, a, b], &out, || WhereBackward { cond: cond.clone() });
