@@ -31,55 +31,14 @@ pub fn load() -> Result<Ratings> {
 
 /// Loads `ml-100k.inter` from a folder.
 pub fn load_from(dir: &Path) -> Result<Ratings> {
-    let path = dir.join("ml-100k.inter");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| DataError::io("movielens: cannot read", &path, e))?;
     let (mut u, mut it, mut r, mut ts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (i, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() != 4 {
-            bail!(
-                Parse,
-                "movielens {}: row {}: expected 4 columns, found {}",
-                path.display(),
-                i + 1,
-                f.len()
-            );
-        }
-        let bad = |col: &str, v: &str| {
-            DataError::new(
-                crate::DataErrorKind::Parse,
-                format!(
-                    "movielens {}: row {}, column {col:?}: {v:?} is not a number",
-                    path.display(),
-                    i + 1
-                ),
-            )
-        };
-        u.push(
-            f[0].trim()
-                .parse::<i32>()
-                .map_err(|_| bad("user_id", f[0]))?,
-        );
-        it.push(
-            f[1].trim()
-                .parse::<i32>()
-                .map_err(|_| bad("item_id", f[1]))?,
-        );
-        r.push(
-            f[2].trim()
-                .parse::<f32>()
-                .map_err(|_| bad("rating", f[2]))?,
-        );
-        ts.push(
-            f[3].trim()
-                .parse::<f64>()
-                .map_err(|_| bad("timestamp", f[3]))? as i64,
-        );
-    }
+    for_each_row(dir, "ml-100k.inter", |row| {
+        u.push(row.number::<i32>(0, "user_id")?);
+        it.push(row.number::<i32>(1, "item_id")?);
+        r.push(row.number::<f32>(2, "rating")?);
+        ts.push(row.number::<f64>(3, "timestamp")? as i64);
+        Ok(())
+    })?;
     let n = u.len();
     Ok(Ratings {
         n_users: u.iter().copied().max().unwrap_or(0) as usize,
@@ -89,6 +48,59 @@ pub fn load_from(dir: &Path) -> Result<Ratings> {
         ratings: Tensor::from_vec(r, [n]),
         timestamps: Tensor::from_vec(ts, [n]),
     })
+}
+
+/// One data row of a MovieLens TSV: its four fields, and where it stands for error messages.
+struct Row<'a> {
+    path: &'a Path,
+    line: usize,
+    fields: [&'a str; 4],
+}
+
+impl Row<'_> {
+    /// Field `i` parsed as a number, or an error naming the file, row and column.
+    fn number<T: std::str::FromStr>(&self, i: usize, column: &str) -> Result<T> {
+        let v = self.fields[i];
+        v.trim().parse().map_err(|_| {
+            DataError::new(
+                crate::DataErrorKind::Parse,
+                format!(
+                    "movielens {}: row {}, column {column:?}: {v:?} is not a number",
+                    self.path.display(),
+                    self.line
+                ),
+            )
+        })
+    }
+}
+
+/// Calls `f` on every non-blank row after the typed header of `dir/file`, a four-column TSV;
+/// a row with another column count is an error naming the file and row.
+fn for_each_row(dir: &Path, file: &str, mut f: impl FnMut(Row) -> Result<()>) -> Result<()> {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| DataError::io("movielens: cannot read", &path, e))?;
+    for (i, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f4: Vec<&str> = line.split('\t').collect();
+        let Ok(fields) = <[&str; 4]>::try_from(f4.as_slice()) else {
+            bail!(
+                Parse,
+                "movielens {}: row {}: expected 4 columns, found {}",
+                path.display(),
+                i + 1,
+                f4.len()
+            );
+        };
+        f(Row {
+            path: &path,
+            line: i + 1,
+            fields,
+        })?;
+    }
+    Ok(())
 }
 
 impl Ratings {
@@ -133,41 +145,15 @@ pub fn load_movies() -> Result<Vec<Movie>> {
 
 /// Loads `ml-100k.item` from a folder, in file order.
 pub fn load_movies_from(dir: &Path) -> Result<Vec<Movie>> {
-    let path = dir.join("ml-100k.item");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| DataError::io("movielens: cannot read", &path, e))?;
     let mut movies = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() != 4 {
-            bail!(
-                Parse,
-                "movielens {}: row {}: expected 4 columns, found {}",
-                path.display(),
-                i + 1,
-                f.len()
-            );
-        }
-        let id = f[0].trim().parse::<i32>().map_err(|_| {
-            DataError::new(
-                crate::DataErrorKind::Parse,
-                format!(
-                    "movielens {}: row {}, column \"item_id\": {:?} is not a number",
-                    path.display(),
-                    i + 1,
-                    f[0]
-                ),
-            )
-        })?;
+    for_each_row(dir, "ml-100k.item", |row| {
         movies.push(Movie {
-            id,
-            title: f[1].trim().to_string(),
-            year: f[2].trim().parse().ok(),
-            genres: f[3].trim().to_string(),
+            id: row.number(0, "item_id")?,
+            title: row.fields[1].trim().to_string(),
+            year: row.fields[2].trim().parse().ok(),
+            genres: row.fields[3].trim().to_string(),
         });
-    }
+        Ok(())
+    })?;
     Ok(movies)
 }
