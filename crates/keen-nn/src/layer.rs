@@ -36,7 +36,7 @@ pub trait Layer: Module {
             _ => panic!(
                 "{}: expects 1 input, got {}",
                 crate::layers::label(
-                    &crate::sequential::class_name(self.type_name()),
+                    &crate::summary::class_name(self.type_name()),
                     &self.layer_name().map(str::to_string)
                 ),
                 xs.len()

@@ -38,7 +38,7 @@ pub mod losses;
 pub mod metrics;
 mod module;
 mod sequential;
-mod summary;
+pub mod summary;
 
 pub use functional::{Apply, Functional, Input, Model, SymbolicTensor};
 pub use keen_derive::Module;

@@ -110,7 +110,7 @@ impl Sequential {
                         .collect::<String>()
                 );
                 rows.push((
-                    format!("{name} ({})", class_name(l.type_name())),
+                    format!("{name} ({})", crate::summary::class_name(l.type_name())),
                     shape,
                     l.count_params(),
                 ));
@@ -123,20 +123,6 @@ impl Sequential {
             .sum();
         crate::summary::table("sequential", &rows, self.count_params(), trainable)
     }
-}
-
-/// `conv2d_transpose` → `Conv2DTranspose`-like CamelCase, as Keras prints class names.
-pub(crate) fn class_name(type_name: &str) -> String {
-    type_name
-        .split('_')
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect()
 }
 
 impl Module for Sequential {

@@ -1,5 +1,70 @@
 //! The Keras summary table.
 
+/// Keras' class name for a layer's snake-case type name (`gru` → `GRU`, `conv2d_transpose` →
+/// `Conv2DTranspose`), as the summary prints it after the layer's name. Keras' own class names
+/// are not a rule of the snake-case names (`GRU`, `SimpleRNN`, `LeakyReLU`), so the known ones
+/// are listed; a type outside the list (a user's layer) is CamelCased.
+///
+/// ```
+/// use keen_nn::summary::class_name;
+/// assert_eq!(class_name("simple_rnn"), "SimpleRNN");
+/// assert_eq!(class_name("max_pooling2d"), "MaxPooling2D");
+/// assert_eq!(class_name("my_block"), "MyBlock");
+/// ```
+pub fn class_name(type_name: &str) -> String {
+    let known = match type_name {
+        "activation" => "Activation",
+        "add" => "Add",
+        "additive_attention" => "AdditiveAttention",
+        "attention" => "Attention",
+        "average_pooling2d" => "AveragePooling2D",
+        "batch_normalization" => "BatchNormalization",
+        "bidirectional" => "Bidirectional",
+        "concatenate" => "Concatenate",
+        "conv2d" => "Conv2D",
+        "conv2d_transpose" => "Conv2DTranspose",
+        "cropping2d" => "Cropping2D",
+        "dense" => "Dense",
+        "dropout" => "Dropout",
+        "embedding" => "Embedding",
+        "flatten" => "Flatten",
+        "functional" => "Functional",
+        "global_average_pooling2d" => "GlobalAveragePooling2D",
+        "gru" => "GRU",
+        "input_layer" => "InputLayer",
+        "lambda" => "Lambda",
+        "layer_normalization" => "LayerNormalization",
+        "leaky_re_lu" => "LeakyReLU",
+        "lstm" => "LSTM",
+        "masking" => "Masking",
+        "max_pooling2d" => "MaxPooling2D",
+        "multi_head_attention" => "MultiHeadAttention",
+        "multiply" => "Multiply",
+        "permute" => "Permute",
+        "repeat_vector" => "RepeatVector",
+        "reshape" => "Reshape",
+        "sequential" => "Sequential",
+        "simple_rnn" => "SimpleRNN",
+        "spatial_dropout2d" => "SpatialDropout2D",
+        "up_sampling2d" => "UpSampling2D",
+        "zero_padding2d" => "ZeroPadding2D",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_string();
+    }
+    type_name
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
 /// Formats Keras' summary: a header, one row per layer, the totals.
 pub(crate) fn table(
     model: &str,

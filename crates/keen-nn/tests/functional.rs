@@ -647,10 +647,10 @@ fn an_encoder_decoder_passes_the_state_through_the_functional_api() {
     };
     // The encoder's row lists both outputs; the decoder is connected to its embedding's
     // output and to the encoder's second output, its state.
-    let enc_row = row("encoder (Gru)");
+    let enc_row = row("encoder (GRU)");
     assert!(enc_row.contains("[(None, 6, 16), (None, 16)]"), "{enc_row}");
     assert!(enc_row.ends_with("source_emb[0][0]"), "{enc_row}");
-    let dec_row = row("decoder (Gru)");
+    let dec_row = row("decoder (GRU)");
     assert!(dec_row.contains("(None, 5, 16)"), "{dec_row}");
     assert!(
         dec_row.ends_with("target_emb[0][0], encoder[0][1]"),

@@ -315,7 +315,7 @@ impl Functional {
                 format!(
                     "{} ({})",
                     e.name,
-                    crate::sequential::class_name(e.layer.type_name())
+                    crate::summary::class_name(e.layer.type_name())
                 ),
                 shape,
                 crate::summary::group(e.layer.count_params()),

@@ -360,7 +360,7 @@ impl<L: Layer + Send + Sync + 'static> Apply for &Arc<L> {
 /// `Dense` or ``Dense `price` ``.
 pub(crate) fn layer_label(l: &dyn Layer) -> String {
     crate::layers::label(
-        &crate::sequential::class_name(l.type_name()),
+        &crate::summary::class_name(l.type_name()),
         &l.layer_name().map(str::to_string),
     )
 }
