@@ -42,7 +42,7 @@ pub mod summary;
 
 pub use functional::{Apply, Functional, Input, Model, SymbolicTensor};
 pub use keen_derive::Module;
-pub use layer::Layer;
+pub use layer::{keep_mask, Layer};
 pub use layers::{
     Activation, Add, AveragePooling2d, BatchNormalization, Concatenate, Conv2d, Conv2dTranspose,
     Cropping2d, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling2d, Lambda,

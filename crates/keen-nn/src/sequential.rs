@@ -51,11 +51,26 @@ impl Sequential {
     /// Runs the stack.
     #[track_caller]
     pub fn call(&self, x: &Tensor, training: bool) -> Tensor {
+        self.call_masked(x, None, training).0
+    }
+
+    /// Runs the stack with a mask passed from layer to layer, as Keras' `Sequential` does (an
+    /// `Embedding` with `mask_zero` before a `Gru` makes the GRU skip the padding).
+    fn call_masked(
+        &self,
+        x: &Tensor,
+        mask: Option<Tensor>,
+        training: bool,
+    ) -> (Tensor, Option<Tensor>) {
         let mut h = x.clone();
+        let mut mask = mask;
         for l in &self.layers {
-            h = l.forward(&h, training);
+            // The first output, as `forward` gives (a recurrent layer's states are dropped).
+            let (outs, masks) = l.forward_masked(std::slice::from_ref(&h), &[mask], training);
+            h = outs.into_iter().next().expect("a layer gives an output");
+            mask = masks.into_iter().next().flatten();
         }
-        h
+        (h, mask)
     }
 
     /// Each layer's name: its own, else Keras' `type`, `type_1`, … numbering.
@@ -136,6 +151,19 @@ impl Module for Sequential {
 impl Layer for Sequential {
     fn forward(&self, x: &Tensor, training: bool) -> Tensor {
         self.call(x, training)
+    }
+    #[track_caller]
+    fn forward_masked(
+        &self,
+        xs: &[Tensor],
+        masks: &[Option<Tensor>],
+        training: bool,
+    ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
+        let [x] = xs else {
+            panic!("Sequential: expects 1 input, got {}", xs.len());
+        };
+        let (y, mask) = self.call_masked(x, masks.first().cloned().flatten(), training);
+        (vec![y], vec![mask])
     }
     fn type_name(&self) -> &'static str {
         "sequential"

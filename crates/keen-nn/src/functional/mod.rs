@@ -187,13 +187,48 @@ impl Functional {
     /// Runs the model eagerly on one tensor per input (batch axis first); returns one tensor
     /// per output. Inputs of another dtype than declared are cast, as Keras converts them.
     ///
+    /// Masks flow through the graph as in Keras: an `Embedding` with `mask_zero` masks its
+    /// padding, the layers that keep the time axis pass the mask on, and a recurrent layer
+    /// skips the masked steps (see [`Layer::forward_masked`]).
+    ///
+    /// ```
+    /// use keen_nn::prelude::*;
+    /// use keen_tensor::{DType, Tensor};
+    /// let ids = Input::new(&[None]).dtype(DType::Int64);
+    /// let h = Embedding::new(10, 4).mask_zero(true).apply(&ids);
+    /// let out = Gru::new(3).apply(&h);
+    /// let model = Model::new(&[ids], &[out]);
+    /// // Trailing padding changes nothing: the GRU carries its state over masked steps.
+    /// let short = model.call(&[Tensor::from_vec(vec![4i64, 2], [1, 2])], false);
+    /// let padded = model.call(&[Tensor::from_vec(vec![4i64, 2, 0, 0], [1, 4])], false);
+    /// let (a, b) = (short[0].to_vec::<f32>(), padded[0].to_vec::<f32>());
+    /// assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-6));
+    /// ```
+    ///
     /// # Panics
     /// When the number of inputs or an input's shape does not match the model's inputs (the
     /// message names the input and both shapes).
     #[track_caller]
     pub fn call(&self, xs: &[Tensor], training: bool) -> Vec<Tensor> {
+        self.call_masked(xs, &[], training).0
+    }
+
+    /// [`call`](Self::call) with masks for the inputs (one per input, `None` where unmasked;
+    /// an empty slice for none), giving the outputs and their masks: a Functional model used
+    /// as a layer passes masks through like any layer.
+    #[track_caller]
+    fn call_masked(
+        &self,
+        xs: &[Tensor],
+        input_masks: &[Option<Tensor>],
+        training: bool,
+    ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
         self.check_inputs(xs);
         let mut values: Vec<Option<Tensor>> = vec![None; self.slots.len()];
+        let mut masks: Vec<Option<Tensor>> = vec![None; self.slots.len()];
+        for (slot, m) in input_masks.iter().enumerate() {
+            masks[slot] = m.clone();
+        }
         for (i, (x, spec)) in xs.iter().zip(&self.inputs).enumerate() {
             values[i] = Some(if x.dtype() == spec.dtype {
                 x.clone()
@@ -207,15 +242,27 @@ impl Functional {
                 .iter()
                 .map(|&s| values[s].clone().expect("steps run in dependency order"))
                 .collect();
-            let outs = self.layers[step.layer].layer.forward_many(&args, training);
+            let arg_masks: Vec<Option<Tensor>> =
+                step.inputs.iter().map(|&s| masks[s].clone()).collect();
+            let (outs, out_masks) = self.layers[step.layer]
+                .layer
+                .forward_masked(&args, &arg_masks, training);
             for (&slot, t) in step.outputs.iter().zip(outs) {
                 values[slot] = Some(t);
+            }
+            for (&slot, m) in step.outputs.iter().zip(out_masks) {
+                masks[slot] = m;
             }
         }
         self.outputs
             .iter()
-            .map(|&s| values[s].clone().expect("every output is computed"))
-            .collect()
+            .map(|&s| {
+                (
+                    values[s].clone().expect("every output is computed"),
+                    masks[s].clone(),
+                )
+            })
+            .unzip()
     }
 
     #[track_caller]
@@ -481,6 +528,17 @@ impl Layer for Functional {
     #[track_caller]
     fn forward_many(&self, xs: &[Tensor], training: bool) -> Vec<Tensor> {
         self.call(xs, training)
+    }
+
+    /// The inputs' masks enter the graph at the model's inputs; the outputs' masks come out.
+    #[track_caller]
+    fn forward_masked(
+        &self,
+        xs: &[Tensor],
+        masks: &[Option<Tensor>],
+        training: bool,
+    ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
+        self.call_masked(xs, masks, training)
     }
 
     fn output_names(&self) -> Vec<String> {

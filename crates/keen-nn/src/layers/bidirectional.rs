@@ -164,4 +164,29 @@ impl<C: RecurrentCell> Layer for Bidirectional<C> {
         let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), None);
         crate::layers::recurrent::with_states(y, states, self.forward_layer.returns_state())
     }
+    /// Both directions skip the input's masked steps; the merged sequence output keeps the
+    /// mask, the last step and the states are unmasked (Keras' `compute_mask`).
+    #[track_caller]
+    fn forward_masked(
+        &self,
+        xs: &[Tensor],
+        masks: &[Option<Tensor>],
+        _training: bool,
+    ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
+        let Some((x, init)) = xs.split_first() else {
+            panic!("Bidirectional: expects an input, got none");
+        };
+        let mask = masks.first().cloned().flatten();
+        let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), mask.as_ref());
+        let outs =
+            crate::layers::recurrent::with_states(y, states, self.forward_layer.returns_state());
+        let out_mask = if self.forward_layer.returns_sequences() {
+            mask
+        } else {
+            None
+        };
+        let mut out_masks = vec![out_mask];
+        out_masks.resize(outs.len(), None);
+        (outs, out_masks)
+    }
 }

@@ -56,4 +56,5 @@ impl Layer for Dropout {
     fn type_name(&self) -> &'static str {
         "dropout"
     }
+    crate::layer::keeps_mask!();
 }

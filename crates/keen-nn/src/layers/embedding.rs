@@ -60,6 +60,8 @@ impl Embedding {
     }
 
     /// Whether id 0 is padding, masked by [`compute_mask`](Self::compute_mask) (default false).
+    /// In the Functional API and `Sequential` the mask then reaches the recurrent layers
+    /// downstream by itself, as in Keras.
     pub fn mask_zero(mut self, m: bool) -> Self {
         self.mask_zero = m;
         self
@@ -134,5 +136,16 @@ impl Layer for Embedding {
     }
     fn layer_name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+    /// With `mask_zero`, the output's mask is `ids != 0`; a mask coming in is not passed on.
+    #[track_caller]
+    fn forward_masked(
+        &self,
+        xs: &[Tensor],
+        _masks: &[Option<Tensor>],
+        training: bool,
+    ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
+        let mask = xs.first().and_then(|ids| self.compute_mask(ids));
+        (self.forward_many(xs, training), vec![mask])
     }
 }

@@ -151,4 +151,4 @@ impl LeakyRelu {
         x.leaky_relu(self.negative_slope)
     }
 }
-stateless_layer!(LeakyRelu, "leaky_re_lu");
+stateless_layer!(LeakyRelu, "leaky_re_lu", keeps_mask);

@@ -135,7 +135,66 @@ macro_rules! merge_layer {
             fn forward_many(&self, xs: &[Tensor], _training: bool) -> Vec<Tensor> {
                 vec![self.call(xs)]
             }
+            #[track_caller]
+            fn forward_masked(
+                &self,
+                xs: &[Tensor],
+                masks: &[Option<Tensor>],
+                _training: bool,
+            ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
+                (vec![self.call(xs)], vec![self.output_mask(xs, masks)])
+            }
         }
     )*};
 }
 merge_layer!(Concatenate => "concatenate", Add => "add", Multiply => "multiply");
+
+/// Keras' mask of an elementwise merge: none unless every input has one, else their union (a
+/// step is real where it is real in some input).
+fn union_mask(masks: &[Option<Tensor>]) -> Option<Tensor> {
+    let all: Vec<&Tensor> = masks.iter().map(Option::as_ref).collect::<Option<_>>()?;
+    let (first, rest) = all.split_first()?;
+    Some(
+        rest.iter()
+            .fold((*first).clone(), |acc, m| acc.logical_or(m)),
+    )
+}
+
+/// Keras' mask of `Concatenate`: each input's mask widened to the input's shape (all true where
+/// an input has none), concatenated like the inputs, and reduced over the last axis with `any`.
+/// Along the feature axis that is the union of the masks, an unmasked input counting as real
+/// everywhere; along time, the masks follow each other.
+fn concat_mask(xs: &[Tensor], masks: &[Option<Tensor>], axis: isize) -> Option<Tensor> {
+    if masks.iter().all(Option::is_none) {
+        return None;
+    }
+    let full: Vec<Tensor> = xs
+        .iter()
+        .zip(masks)
+        .map(|(x, m)| match m {
+            None => Tensor::ones(x.shape(), keen_tensor::DType::Bool),
+            Some(m) if m.rank() < x.rank() => m.expand_dims(-1).broadcast_to(x.shape()),
+            Some(m) => m.clone(),
+        })
+        .collect();
+    Some(Tensor::concat(&full, axis).any(&[-1], false))
+}
+
+// The merged output's mask, as each layer's Keras `compute_mask`.
+impl Concatenate {
+    fn output_mask(&self, xs: &[Tensor], masks: &[Option<Tensor>]) -> Option<Tensor> {
+        concat_mask(xs, masks, self.axis)
+    }
+}
+
+impl Add {
+    fn output_mask(&self, _xs: &[Tensor], masks: &[Option<Tensor>]) -> Option<Tensor> {
+        union_mask(masks)
+    }
+}
+
+impl Multiply {
+    fn output_mask(&self, _xs: &[Tensor], masks: &[Option<Tensor>]) -> Option<Tensor> {
+        union_mask(masks)
+    }
+}

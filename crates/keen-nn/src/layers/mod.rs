@@ -1,8 +1,24 @@
 //! Layers, with Keras' names, arguments, defaults and semantics (NHWC for images).
 
 /// `Module` (no variables) and `Layer` (through the type's `call(&self, x)`) for a layer
-/// without weights or training behaviour.
+/// without weights or training behaviour; `keeps_mask` for one that passes its input's mask on
+/// (an activation, as Keras' `supports_masking`).
 macro_rules! stateless_layer {
+    ($t:ty, $type_name:literal, keeps_mask) => {
+        impl $crate::module::Module for $t {
+            fn visit(&self, _: &mut $crate::module::Walk<'_>) {}
+        }
+
+        impl $crate::layer::Layer for $t {
+            fn forward(&self, x: &keen_tensor::Tensor, _training: bool) -> keen_tensor::Tensor {
+                self.call(x)
+            }
+            fn type_name(&self) -> &'static str {
+                $type_name
+            }
+            $crate::layer::keeps_mask!();
+        }
+    };
     ($t:ty, $type_name:literal) => {
         impl $crate::module::Module for $t {
             fn visit(&self, _: &mut $crate::module::Walk<'_>) {}

@@ -518,4 +518,5 @@ impl Layer for LayerNormalization {
     fn layer_name(&self) -> Option<&str> {
         self.name.as_deref()
     }
+    crate::layer::keeps_mask!();
 }

@@ -17,7 +17,7 @@ use keen_tensor::Tensor;
 /// | `return_sequences=True` | [`return_sequences(true)`](Self::return_sequences): output `(batch, time, units)` instead of the last step's `(batch, units)` |
 /// | `return_state=True` | eagerly, [`call_with_state`](Self::call_with_state) / [`call_full`](Self::call_full), which always return the final states; in the Functional API, [`return_state(true)`](Self::return_state): `apply_multi` gives the output then the states |
 /// | `initial_state=[h]` | eagerly, [`call_with_state(x, &[h])`](Self::call_with_state); in the Functional API, the states after the input: `gru.apply(&[x, h])` |
-/// | `mask` (from `Embedding(mask_zero=True)`) | [`call_full(x, None, Some(&mask))`](Self::call_full): a bool `(batch, time)`; masked steps carry the previous output and states over |
+/// | `mask` (from `Embedding(mask_zero=True)`) | in the Functional API and `Sequential`, the mask of an `Embedding::mask_zero(true)` upstream arrives by itself (see [`Layer::forward_masked`]); eagerly, [`call_full(x, None, Some(&mask))`](Self::call_full): a bool `(batch, time)`; masked steps carry the previous output and states over |
 /// | `go_backwards=True` | [`go_backwards(true)`](Self::go_backwards): reads time backwards; sequences come out in reading order, as Keras |
 ///
 /// The loop computes `x · kernel` for every time step in one matrix product before it
@@ -395,6 +395,26 @@ impl<C: RecurrentCell> Layer for Rnn<C> {
         };
         let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), None);
         with_states(y, states, self.return_state)
+    }
+    /// The input's mask skips steps (the states' masks are ignored, as Keras); the sequence
+    /// output keeps it, the last step and the states are unmasked.
+    #[track_caller]
+    fn forward_masked(
+        &self,
+        xs: &[Tensor],
+        masks: &[Option<Tensor>],
+        _training: bool,
+    ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
+        let Some((x, init)) = xs.split_first() else {
+            panic!("{}: expects an input, got none", self.label());
+        };
+        let mask = masks.first().cloned().flatten();
+        let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), mask.as_ref());
+        let outs = with_states(y, states, self.return_state);
+        let out_mask = if self.return_sequences { mask } else { None };
+        let mut out_masks = vec![out_mask];
+        out_masks.resize(outs.len(), None);
+        (outs, out_masks)
     }
 }
 
