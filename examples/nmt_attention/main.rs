@@ -529,7 +529,16 @@ fn write_samples(model: &Nmt, data: &Data, dir: &Path, epoch: usize) -> Res<()> 
         src_words.push("<end>".into());
         let out_words = data.tgt_vocab.decode(&t.ids);
         let stem = dir.join(format!("attention-e{epoch:03}-{}", k + 1));
-        heat_map(&t.attention, t.source_len, &stem.with_extension("png"))?;
+        // One row per output token, one column per source token (padding cut off).
+        let cols = t.source_len.min(src_words.len());
+        let rows = out_words.len().min(t.attention.len());
+        keen::fit::heat_map(
+            stem.with_extension("png"),
+            &t.attention[..rows],
+            &src_words[..cols],
+            &out_words[..rows],
+            &format!("attention, epoch {epoch}, held-out example {}", k + 1),
+        )?;
         let mut txt = format!(
             "columns (source): {}\nrows (output): {}\n",
             src_words.join(" "),
@@ -545,46 +554,6 @@ fn write_samples(model: &Nmt, data: &Data, dir: &Path, epoch: usize) -> Res<()> 
         std::fs::write(stem.with_extension("txt"), txt)?;
     }
     Ok(())
-}
-
-/// A heat map of `attention` (rows: output tokens, columns: the first `cols` source
-/// positions), 20-pixel cells, colours from dark blue (0) through green to yellow (1).
-fn heat_map(attention: &[Vec<f32>], cols: usize, path: &Path) -> Res<()> {
-    const CELL: u32 = 20;
-    let rows = attention.len().max(1);
-    let (w, h) = (cols as u32 * CELL + 1, rows as u32 * CELL + 1);
-    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
-    for (r, row) in attention.iter().enumerate() {
-        for (c, &v) in row.iter().take(cols).enumerate() {
-            let px = viridis(v.clamp(0.0, 1.0));
-            for y in 1..CELL {
-                for x in 1..CELL {
-                    img.put_pixel(c as u32 * CELL + x, r as u32 * CELL + y, image::Rgb(px));
-                }
-            }
-        }
-    }
-    img.save(path)?;
-    Ok(())
-}
-
-/// A few stops of matplotlib's viridis, linearly interpolated.
-fn viridis(v: f32) -> [u8; 3] {
-    const STOPS: [[f32; 3]; 5] = [
-        [68.0, 1.0, 84.0],
-        [59.0, 82.0, 139.0],
-        [33.0, 145.0, 140.0],
-        [94.0, 201.0, 98.0],
-        [253.0, 231.0, 37.0],
-    ];
-    let x = v * 4.0;
-    let i = (x.floor() as usize).min(3);
-    let f = x - i as f32;
-    let mut out = [0u8; 3];
-    for k in 0..3 {
-        out[k] = (STOPS[i][k] + f * (STOPS[i + 1][k] - STOPS[i][k])).round() as u8;
-    }
-    out
 }
 
 fn append_metrics(path: &Path, row: &str) -> Res<()> {

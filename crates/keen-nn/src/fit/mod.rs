@@ -30,7 +30,7 @@ pub use callbacks::{
     BackupAndRestore, Callback, CsvLogger, EarlyStopping, LearningRateScheduler, Mode,
     ModelCheckpoint, ReduceLrOnPlateau, TerminateOnNaN,
 };
-pub use plot::PlotError;
+pub use plot::{heat_map, PlotError};
 pub use progress::Verbosity;
 pub use tensorboard::{read_scalars, Scalar, SummaryWriter, TensorBoard};
 
