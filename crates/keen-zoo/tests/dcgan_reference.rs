@@ -52,7 +52,7 @@ impl Checker {
         let err = (got - want).abs() / scale.max(1e-30);
         self.checked += 1;
         self.worst = self.worst.max(err);
-        if !(err <= self.rtol) {
+        if err.is_nan() || err > self.rtol {
             self.failures.push(format!(
                 "{what}: keen {got:.9e}, keras {want:.9e} (rel {err:.2e})"
             ));
