@@ -203,6 +203,13 @@ impl Default for Dcgan {
     }
 }
 
+/// The post's `tf$train$AdamOptimizer(1e-4)`: TF1's epsilon is 1e-8, where Keras (and keen's
+/// default) use 1e-7; for the tiny gradients of the batch norms' betas that moves the first
+/// updates by up to ~10% (the reference test `tests/dcgan_reference.rs` measured it).
+fn post_adam() -> Adam {
+    Adam::new(LEARNING_RATE).epsilon(1e-8)
+}
+
 const GEN_OPT: &str = "generator_optimizer/";
 const DISC_OPT: &str = "discriminator_optimizer/";
 
@@ -217,8 +224,8 @@ impl Dcgan {
         let gan = Dcgan {
             generator: Generator::new(),
             discriminator: Discriminator::new(),
-            generator_optimizer: Adam::new(LEARNING_RATE),
-            discriminator_optimizer: Adam::new(LEARNING_RATE),
+            generator_optimizer: post_adam(),
+            discriminator_optimizer: post_adam(),
         };
         // Inference mode: builds every layer without touching the moving statistics.
         let fake = gan.generator.call(&Self::noise(1), false);
