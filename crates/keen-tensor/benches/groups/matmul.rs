@@ -1,4 +1,7 @@
-//! Square float32 matmul, 128…2048, in FLOP/s (2n³ per product).
+//! Square float32 matmul, 128…2048, and the products of an MLP training step (784-256-256-10,
+//! batch 128: forward, weight gradient with a transposed input, input gradient with a
+//! transposed weight), in FLOP/s (2mnk per product). The MLP products are the mid-size class
+//! that `kernels/gemm.rs` splits across threads.
 
 use super::util::rand;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
@@ -27,4 +30,24 @@ fn matmul(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, matmul);
+fn mlp_products(c: &mut Criterion) {
+    let mut g = c.benchmark_group("matmul_mlp");
+    let x = rand(&[128, 784], 3);
+    let w1 = rand(&[784, 256], 4);
+    let w2 = rand(&[256, 256], 5);
+    let gy = rand(&[128, 256], 6);
+    let cases = [
+        ("x.w1_128x784x256", &x, w1.clone()),
+        ("h.w2_128x256x256", &gy, w2.clone()),
+        ("xT.gy_784x128x256", &x.t(), gy.clone()),
+        ("gy.w2T_128x256x256", &gy, w2.t()),
+    ];
+    for (name, a, b) in cases {
+        let (m, k, n) = (a.dims()[0], a.dims()[1], b.dims()[1]);
+        g.throughput(Throughput::Elements(2 * (m * n * k) as u64));
+        g.bench_function(name, |bench| bench.iter(|| black_box(a.matmul(&b))));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, matmul, mlp_products);
