@@ -271,7 +271,7 @@ pub trait Float: Num + std::ops::Neg<Output = Self> {
 }
 
 macro_rules! impl_float {
-    ($t:ty) => {
+    ($t:ty, $tanh:path) => {
         impl Float for $t {
             #[inline(always)]
             fn exp(self) -> Self {
@@ -303,7 +303,7 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn tanh(self) -> Self {
-                <$t>::tanh(self)
+                $tanh(self)
             }
             #[inline(always)]
             fn powf(self, e: Self) -> Self {
@@ -348,5 +348,5 @@ macro_rules! impl_float {
         }
     };
 }
-impl_float!(f32);
-impl_float!(f64);
+impl_float!(f32, crate::kernels::special::tanh_f32);
+impl_float!(f64, f64::tanh);
