@@ -352,8 +352,11 @@ pub fn sparse_categorical_crossentropy(
     last_axis(name, y_pred);
     let labels = sparse_labels(name, y_true, y_pred);
     check_label_range(name, &labels, y_pred.dim(-1));
-    let log_p = log_probabilities(y_pred, from_logits);
-    log_p
+    if from_logits {
+        // One fused op with a one-pass gradient: the loss of a large vocabulary's logits.
+        return y_pred.sparse_softmax_cross_entropy(&labels);
+    }
+    log_probabilities(y_pred, false)
         .take_along_axis(-1, &labels.expand_dims(-1))
         .squeeze(&[-1])
         .neg()

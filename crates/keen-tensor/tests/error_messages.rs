@@ -419,6 +419,32 @@ fn reductions() {
         err(f32s(&[3]).try_sum_to_shape(&Shape::from([2, 3]))),
         "sum_to_shape: (2, 3) does not broadcast to (3,)"
     );
+    let logits = f32s(&[2, 5]);
+    let labels = |v: Vec<i64>| Tensor::from_vec(v, [2]);
+    assert_eq!(
+        err(logits.try_sparse_softmax_cross_entropy(&i32s(&[3]))),
+        "sparse_softmax_cross_entropy: labels of shape (3,) do not match logits of shape (2, 5): expected (2,)"
+    );
+    assert_eq!(
+        err(f32s(&[]).try_sparse_softmax_cross_entropy(&i32s(&[]))),
+        "sparse_softmax_cross_entropy: labels of shape () do not match logits of shape (): expected ()"
+    );
+    assert_eq!(
+        err(logits.try_sparse_softmax_cross_entropy(&f32s(&[2]))),
+        "sparse_softmax_cross_entropy: labels must be int32 or int64, got float32"
+    );
+    assert_eq!(
+        err(logits.try_sparse_softmax_cross_entropy(&labels(vec![1, 7]))),
+        "sparse_softmax_cross_entropy: label 7 is out of range for 5 classes"
+    );
+    assert_eq!(
+        err(logits.try_sparse_softmax_cross_entropy(&labels(vec![-1, 0]))),
+        "sparse_softmax_cross_entropy: label -1 is out of range for 5 classes"
+    );
+    assert_eq!(
+        err(i32s(&[2, 5]).try_sparse_softmax_cross_entropy(&labels(vec![0, 0]))),
+        "sparse_softmax_cross_entropy: expected a float tensor, got int32"
+    );
 }
 
 #[test]

@@ -491,3 +491,37 @@ fn large_softmax_and_logsumexp() {
     let s0 = x.softmax(0).sum(&[0], false).to_vec::<f32>();
     assert!(s0.iter().all(|v| (v - 1.0).abs() < 1e-5));
 }
+
+#[test]
+fn sparse_softmax_cross_entropy_is_minus_log_softmax_at_the_label() {
+    // 96 rows of 1000 classes: the parallel path; logits far apart so no row overflows.
+    let (rows, classes) = (96usize, 1000usize);
+    let v: Vec<f32> = (0..rows * classes)
+        .map(|i| ((i * 7919 % 4001) as f32 - 2000.0) / 40.0)
+        .collect();
+    let x = Tensor::from_vec(v, [rows, classes]);
+    let ids: Vec<i64> = (0..rows).map(|r| (r * 37 % classes) as i64).collect();
+    let labels = Tensor::from_vec(ids.clone(), [rows]);
+    let got = x.sparse_softmax_cross_entropy(&labels).to_vec::<f32>();
+    let logp = x.log_softmax(-1).to_vec::<f32>();
+    let want: Vec<f64> = (0..rows)
+        .map(|r| -logp[r * classes + ids[r] as usize] as f64)
+        .collect();
+    close(
+        &got.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+        &want,
+        1e-5,
+        "sparse_softmax_cross_entropy",
+    );
+    // Large logits neither overflow nor lose the label's term; a transposed view is read as such.
+    let big = Tensor::from([[1000.0f64, 0.0], [-1000.0, 1000.0]]);
+    let l = big
+        .sparse_softmax_cross_entropy(&Tensor::from([1i32, 0]))
+        .to_vec::<f64>();
+    assert_eq!(l, [1000.0, 2000.0]);
+    let t = big.transpose(0, 1);
+    let l = t
+        .sparse_softmax_cross_entropy(&Tensor::from([0i64, 0]))
+        .to_vec::<f64>();
+    assert_eq!(l, [0.0, 1000.0]);
+}

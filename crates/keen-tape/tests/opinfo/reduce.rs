@@ -114,6 +114,33 @@ pub fn entries() -> Vec<OpInfo> {
                 .sample("axis 1 of a transposed view", vec![t(&[3, 4])]),
         );
     }
+    let labels = |v: Vec<i64>, dims: &[usize]| Tensor::from_vec(v, dims.to_vec());
+    e.push(
+        OpInfo::new("sparse_softmax_cross_entropy", |x| {
+            x[0].sparse_softmax_cross_entropy(&x[1])
+        })
+        .sample("rows", vec![t(&[4, 5]), labels(vec![0, 4, 2, 2], &[4])])
+        .sample(
+            "rank 3, int64 labels",
+            vec![t(&[2, 3, 4]), labels(vec![3, 0, 1, 1, 2, 3], &[2, 3])],
+        )
+        .sample("one row", vec![t(&[5]), labels(vec![1], &[])])
+        .sample(
+            "int32 labels",
+            vec![t(&[2, 3]), Tensor::from_vec(vec![2i32, 0], [2])],
+        )
+        .first_order_only(),
+    );
+    e.push(
+        OpInfo::new("sparse_softmax_cross_entropy", |x| {
+            x[0].transpose(0, 1).sparse_softmax_cross_entropy(&x[1])
+        })
+        .sample(
+            "transposed view",
+            vec![t(&[4, 3]), labels(vec![1, 3, 0], &[3])],
+        )
+        .first_order_only(),
+    );
     e
 }
 

@@ -529,3 +529,79 @@ fn softmax_cols<T: Float>(x: &[T], out: &mut [T], inner: usize, log: bool) {
         }
     }
 }
+
+/// The forward pass of `sparse_softmax_cross_entropy` over rows of `classes` logits:
+/// `exp(x − max)` for every logit, and per row the loss `ln Σ + max − x[label]` and `1 / Σ`.
+/// Rows are independent and run in parallel.
+pub(crate) fn softmax_xent<T: Float>(
+    x: &[T],
+    labels: &[usize],
+    classes: usize,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let rows = labels.len();
+    let mut loss = vec![T::zero(); rows];
+    let mut inv = vec![T::zero(); rows];
+    if classes == 0 {
+        return (Vec::new(), loss, inv);
+    }
+    let per = (PAR_CHUNK / classes).max(1);
+    let exps = super::elementwise::written_by(x.len(), |exps: &mut [T]| {
+        let run = |c: usize, (e, (l, v)): (&mut [T], (&mut [T], &mut [T]))| {
+            for (r, row) in e.chunks_mut(classes).enumerate() {
+                let i = c * per + r;
+                let src = &x[i * classes..][..classes];
+                let m = src.iter().fold(
+                    T::from_f64(f64::NEG_INFINITY),
+                    |a, &b| if b > a { b } else { a },
+                );
+                let mut sum = T::zero();
+                for (o, &s) in row.iter_mut().zip(src) {
+                    let e = (s - m).exp();
+                    *o = e;
+                    sum += e;
+                }
+                l[r] = sum.ln() + m - src[labels[i]];
+                v[r] = T::one() / sum;
+            }
+        };
+        let chunks = exps
+            .par_chunks_mut(per * classes)
+            .zip(loss.par_chunks_mut(per).zip(inv.par_chunks_mut(per)));
+        if x.len() >= PAR_MIN {
+            chunks.enumerate().for_each(|(c, t)| run(c, t));
+        } else {
+            for (c, t) in exps
+                .chunks_mut(per * classes)
+                .zip(loss.chunks_mut(per).zip(inv.chunks_mut(per)))
+                .enumerate()
+            {
+                run(c, t);
+            }
+        }
+    });
+    (exps, loss, inv)
+}
+
+/// The gradient of `sparse_softmax_cross_entropy`: `exps·(g·inv) − one_hot(label)·g` per row.
+pub(crate) fn softmax_xent_grad<T: Float>(
+    exps: &[T],
+    inv: &[T],
+    labels: &[usize],
+    g: &[T],
+) -> Vec<T> {
+    let classes = exps.len().checked_div(labels.len()).unwrap_or(0);
+    if classes == 0 {
+        return Vec::new();
+    }
+    let per_chunk = (PAR_CHUNK / classes).max(1) * classes;
+    super::elementwise::fill_chunks_sized(exps.len(), per_chunk, |start, out| {
+        for (r, o) in out.chunks_mut(classes).enumerate() {
+            let i = start / classes + r;
+            let scale = g[i] * inv[i];
+            for (o, &e) in o.iter_mut().zip(&exps[i * classes..][..classes]) {
+                *o = e * scale;
+            }
+            o[labels[i]] = o[labels[i]] - g[i];
+        }
+    })
+}

@@ -6,7 +6,7 @@
 //! | `unary.rs` | neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square, sin, cos, tanh, sigmoid, relu, leaky_relu, elu, gelu, erf, softplus, clip, floor, ceil, round |
 //! | `binary.rs` | add, sub, mul, div, rem, pow, maximum, minimum, where_, comparisons, logical ops, operators |
 //! | `reduce.rs` | sum, mean, prod, max, min, argmax, argmin, var, std, logsumexp, all, any, sum_to_shape |
-//! | `softmax.rs` | softmax, log_softmax |
+//! | `softmax.rs` | softmax, log_softmax, sparse_softmax_cross_entropy |
 //! | `movement.rs` | reshape, flatten, permute, transpose, broadcast_to, expand_dims, squeeze |
 //! | `matmul.rs` | matmul |
 //! | `slice.rs` | slice (`s!`), narrow |
@@ -75,6 +75,7 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     "clip",
     "cast",
     "sum", "prod", "max", "min", "logsumexp", "softmax", "log_softmax",
+    "sparse_softmax_cross_entropy",
     "reshape",
     "slice", "pad", "concat", "flip", "index_select", "index_add",
     "take_along_axis", "scatter_add_along_axis",
