@@ -443,7 +443,7 @@ fn reductions() {
     );
     assert_eq!(
         err(i32s(&[2, 5]).try_sparse_softmax_cross_entropy(&labels(vec![0, 0]))),
-        "sparse_softmax_cross_entropy: expected a float tensor, got int32"
+        "sparse_softmax_cross_entropy: expected a float tensor, got int32\n  hint: cast first, e.g. x.cast(DType::Float32)"
     );
 }
 
