@@ -3,6 +3,8 @@
 //! layers skip the masked steps — against Keras 3 (fixtures/functional_masks.json, made by
 //! fixtures/gen_functional_masks.py) and against the eager layers given the mask by hand.
 
+mod common;
+
 use keen_nn::prelude::*;
 use keen_tensor::{DType, Tensor};
 use serde_json::Value;
@@ -14,19 +16,7 @@ fn fixture(name: &str) -> Value {
 }
 
 fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let d: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap())
-        .collect();
-    Tensor::from_vec(d, shape)
+    common::json_tensor(v, DType::Float64)
 }
 
 fn ids(v: &Value) -> Tensor {

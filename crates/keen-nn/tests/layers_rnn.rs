@@ -6,7 +6,7 @@
 use keen_nn::prelude::*;
 mod common;
 
-use common::{gradcheck_layer, LayerTest};
+use common::{gradcheck_layer, json_tensor as tensor, LayerTest};
 use keen_tape::{GradientTape, Variable};
 use keen_tensor::{DType, Tensor};
 use serde_json::Value;
@@ -23,22 +23,6 @@ fn fixture() -> &'static Value {
 
 fn case(name: &str) -> &'static Value {
     &fixture()["cases"][name]
-}
-
-fn tensor(v: &Value, dtype: DType) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data = v["data"].as_array().unwrap();
-    if data.first().is_some_and(|d| d.is_boolean()) {
-        let b: Vec<bool> = data.iter().map(|d| d.as_bool().unwrap()).collect();
-        return Tensor::from_vec(b, shape);
-    }
-    let d: Vec<f64> = data.iter().map(|d| d.as_f64().unwrap()).collect();
-    Tensor::from_vec(d, shape).cast(dtype)
 }
 
 fn group(c: &Value, key: &str, dtype: DType) -> BTreeMap<String, Tensor> {

@@ -157,12 +157,8 @@ impl<C: RecurrentCell> Layer for Bidirectional<C> {
     /// `[x, forward states…, backward states…]` in; the merged output, then the states with
     /// the wrapped layer's `return_state`, out.
     #[track_caller]
-    fn forward_many(&self, xs: &[Tensor], _training: bool) -> Vec<Tensor> {
-        let Some((x, init)) = xs.split_first() else {
-            panic!("Bidirectional: expects an input, got none");
-        };
-        let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), None);
-        crate::layers::recurrent::with_states(y, states, self.forward_layer.returns_state())
+    fn forward_many(&self, xs: &[Tensor], training: bool) -> Vec<Tensor> {
+        self.forward_masked(xs, &[], training).0
     }
     /// Both directions skip the input's masked steps; the merged sequence output keeps the
     /// mask, the last step and the states are unmasked (Keras' `compute_mask`).
@@ -178,15 +174,12 @@ impl<C: RecurrentCell> Layer for Bidirectional<C> {
         };
         let mask = masks.first().cloned().flatten();
         let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), mask.as_ref());
-        let outs =
-            crate::layers::recurrent::with_states(y, states, self.forward_layer.returns_state());
-        let out_mask = if self.forward_layer.returns_sequences() {
-            mask
-        } else {
-            None
-        };
-        let mut out_masks = vec![out_mask];
-        out_masks.resize(outs.len(), None);
-        (outs, out_masks)
+        let out_mask = mask.filter(|_| self.forward_layer.returns_sequences());
+        crate::layers::recurrent::functional_outputs(
+            y,
+            states,
+            self.forward_layer.returns_state(),
+            out_mask,
+        )
     }
 }

@@ -389,12 +389,8 @@ impl<C: RecurrentCell> Layer for Rnn<C> {
     }
     /// `[x, initial states…]` in; the output, then the final states with `return_state`, out.
     #[track_caller]
-    fn forward_many(&self, xs: &[Tensor], _training: bool) -> Vec<Tensor> {
-        let Some((x, init)) = xs.split_first() else {
-            panic!("{}: expects an input, got none", self.label());
-        };
-        let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), None);
-        with_states(y, states, self.return_state)
+    fn forward_many(&self, xs: &[Tensor], training: bool) -> Vec<Tensor> {
+        self.forward_masked(xs, &[], training).0
     }
     /// The input's mask skips steps (the states' masks are ignored, as Keras); the sequence
     /// output keeps it, the last step and the states are unmasked.
@@ -410,19 +406,24 @@ impl<C: RecurrentCell> Layer for Rnn<C> {
         };
         let mask = masks.first().cloned().flatten();
         let (y, states) = self.call_full(x, (!init.is_empty()).then_some(init), mask.as_ref());
-        let outs = with_states(y, states, self.return_state);
-        let out_mask = if self.return_sequences { mask } else { None };
-        let mut out_masks = vec![out_mask];
-        out_masks.resize(outs.len(), None);
-        (outs, out_masks)
+        let out_mask = mask.filter(|_| self.return_sequences);
+        functional_outputs(y, states, self.return_state, out_mask)
     }
 }
 
-/// The Functional outputs of a recurrent layer: the output, then the states if asked for.
-pub(crate) fn with_states(y: Tensor, states: Vec<Tensor>, return_state: bool) -> Vec<Tensor> {
+/// The Functional outputs of a recurrent layer and their masks: the output (with `out_mask`),
+/// then the states if asked for (never masked).
+pub(crate) fn functional_outputs(
+    y: Tensor,
+    states: Vec<Tensor>,
+    return_state: bool,
+    out_mask: Option<Tensor>,
+) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
     let mut outs = vec![y];
     if return_state {
         outs.extend(states);
     }
-    outs
+    let mut masks = vec![out_mask];
+    masks.resize(outs.len(), None);
+    (outs, masks)
 }

@@ -347,3 +347,20 @@ pub fn assert_close(what: &str, got: &Tensor, want: &Tensor, rtol: f64, atol: f6
         );
     }
 }
+
+/// A fixture tensor `{"shape": [...], "data": [...]}` (bools stay bool, numbers become `dtype`).
+pub fn json_tensor(v: &serde_json::Value, dtype: DType) -> Tensor {
+    let shape: Vec<usize> = v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data = v["data"].as_array().unwrap();
+    if data.first().is_some_and(|d| d.is_boolean()) {
+        let b: Vec<bool> = data.iter().map(|d| d.as_bool().unwrap()).collect();
+        return Tensor::from_vec(b, shape);
+    }
+    let d: Vec<f64> = data.iter().map(|d| d.as_f64().unwrap()).collect();
+    Tensor::from_vec(d, shape).cast(dtype)
+}
