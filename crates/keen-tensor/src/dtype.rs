@@ -268,14 +268,26 @@ pub trait Float: Num + std::ops::Neg<Output = Self> {
     fn is_nan(self) -> bool;
     fn erf(self) -> Self;
     fn from_f32(v: f32) -> Self;
+    /// The logistic function 1/(1 + e^−x). e = e^−|x| never overflows; the sign picks 1/(1+e)
+    /// or e/(1+e) without a branch, so loops over it vectorise (float32's exp is inline).
+    #[inline(always)]
+    fn sigmoid(self) -> Self {
+        let e = (-self.abs()).exp();
+        let s = Self::one() / (Self::one() + e);
+        if self >= Self::zero() {
+            s
+        } else {
+            e * s
+        }
+    }
 }
 
 macro_rules! impl_float {
-    ($t:ty, $tanh:path) => {
+    ($t:ty, $exp:path, $tanh:path) => {
         impl Float for $t {
             #[inline(always)]
             fn exp(self) -> Self {
-                <$t>::exp(self)
+                $exp(self)
             }
             #[inline(always)]
             fn ln(self) -> Self {
@@ -348,5 +360,9 @@ macro_rules! impl_float {
         }
     };
 }
-impl_float!(f32, crate::kernels::special::tanh_f32);
-impl_float!(f64, f64::tanh);
+impl_float!(
+    f32,
+    crate::kernels::special::exp_f32,
+    crate::kernels::special::tanh_f32
+);
+impl_float!(f64, f64::exp, f64::tanh);

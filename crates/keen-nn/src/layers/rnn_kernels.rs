@@ -11,28 +11,26 @@
 //! The backward rules use raw loops, so they are first-order only: a gradient of a gradient
 //! through them is refused with a clear error by the tape.
 
+use keen_tensor::kernels::simd::vectorized;
 use keen_tensor::record::{record, Backward};
 use keen_tensor::{DType, Float, Tensor};
+use std::borrow::Cow;
 
 fn one<T: Float>() -> T {
     T::from_f32(1.0)
 }
 
-/// The logistic function, split by sign so that `exp` never overflows (as keen's `sigmoid`).
+/// The logistic function, as keen's `sigmoid`.
 #[inline(always)]
 fn sigmoid<T: Float>(x: T) -> T {
-    if x >= T::zero() {
-        one::<T>() / (one::<T>() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (one::<T>() + e)
-    }
+    x.sigmoid()
 }
 
-fn slice<T: Float>(t: &Tensor) -> Vec<T> {
+/// `t`'s elements in row-major order, borrowed when `t` is contiguous.
+fn slice<T: Float>(t: &Tensor) -> Cow<'_, [T]> {
     match t.as_slice::<T>() {
-        Some(s) => s.to_vec(),
-        None => t.contiguous().as_slice::<T>().expect("contiguous").to_vec(),
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(t.contiguous().as_slice::<T>().expect("contiguous").to_vec()),
     }
 }
 
@@ -67,25 +65,32 @@ pub(crate) fn gru_reset_after(xp: &Tensor, hr: &Tensor, rb: Option<&Tensor>, h: 
 fn gru_forward<T: Float>(xp: &Tensor, hr: &Tensor, rb: Option<&Tensor>, h: &Tensor) -> Tensor {
     let [b, u] = h.dims2();
     let (xs, hs, hv) = (slice::<T>(xp), slice::<T>(hr), slice::<T>(h));
-    let bias: Vec<T> = rb.map_or_else(|| vec![T::zero(); 3 * u], slice::<T>);
-    // Saved for backward, per (row, unit): z, r, n and the recurrent candidate term.
+    let bias = rb.map_or_else(|| Cow::Owned(vec![T::zero(); 3 * u]), slice::<T>);
+    // Saved for backward as four (b, u) planes: z, r, n and the recurrent candidate term.
+    // Planes rather than interleaved quadruples keep every store below a contiguous run.
     let mut saved = vec![T::zero(); 4 * b * u];
     let mut out = vec![T::zero(); b * u];
-    for i in 0..b {
-        let (x, r_in) = (
-            &xs[i * 3 * u..(i + 1) * 3 * u],
-            &hs[i * 3 * u..(i + 1) * 3 * u],
-        );
-        for j in 0..u {
-            let z = sigmoid(x[j] + r_in[j] + bias[j]);
-            let r = sigmoid(x[u + j] + r_in[u + j] + bias[u + j]);
-            let ih = r_in[2 * u + j] + bias[2 * u + j];
-            let n = (x[2 * u + j] + r * ih).tanh();
-            let k = i * u + j;
-            out[k] = n + z * (hv[k] - n);
-            saved[4 * k..4 * k + 4].copy_from_slice(&[z, r, n, ih]);
+    let (zs, rest) = saved.split_at_mut(b * u);
+    let (rs, rest) = rest.split_at_mut(b * u);
+    let (ns, ihs) = rest.split_at_mut(b * u);
+    vectorized(|| {
+        for i in 0..b {
+            let x = &xs[i * 3 * u..(i + 1) * 3 * u];
+            let r_in = &hs[i * 3 * u..(i + 1) * 3 * u];
+            let row = i * u..(i + 1) * u;
+            let (o, hrow) = (&mut out[row.clone()], &hv[row.clone()]);
+            let (zs, rs) = (&mut zs[row.clone()], &mut rs[row.clone()]);
+            let (ns, ihs) = (&mut ns[row.clone()], &mut ihs[row]);
+            for j in 0..u {
+                let z = sigmoid(x[j] + r_in[j] + bias[j]);
+                let r = sigmoid(x[u + j] + r_in[u + j] + bias[u + j]);
+                let ih = r_in[2 * u + j] + bias[2 * u + j];
+                let n = (x[2 * u + j] + r * ih).tanh();
+                o[j] = n + z * (hrow[j] - n);
+                (zs[j], rs[j], ns[j], ihs[j]) = (z, r, n, ih);
+            }
         }
-    }
+    });
     let out = Tensor::from_vec(out, [b, u]);
     let mut inputs = vec![xp, hr];
     if let Some(rb) = rb {
@@ -93,7 +98,7 @@ fn gru_forward<T: Float>(xp: &Tensor, hr: &Tensor, rb: Option<&Tensor>, h: &Tens
     }
     inputs.push(h);
     record(&inputs, &out, || GruBackward {
-        saved: Tensor::from_vec(saved, [b, u, 4]),
+        saved: Tensor::from_vec(saved, [4, b, u]),
         h: h.clone(),
         has_bias: rb.is_some(),
     });
@@ -128,27 +133,36 @@ impl GruBackward {
         let mut dhr = vec![T::zero(); b * 3 * u];
         let mut drb = vec![T::zero(); 3 * u];
         let mut dh = vec![T::zero(); b * u];
-        for i in 0..b {
-            for j in 0..u {
-                let k = i * u + j;
-                let [z, r, n, ih] = [s[4 * k], s[4 * k + 1], s[4 * k + 2], s[4 * k + 3]];
-                let gk = gv[k];
-                dh[k] = gk * z;
-                let dpn = gk * (one::<T>() - z) * (one::<T>() - n * n);
-                let dpz = gk * (hv[k] - n) * z * (one::<T>() - z);
-                let dpr = dpn * ih * r * (one::<T>() - r);
-                let row = i * 3 * u;
-                dxp[row + j] = dpz;
-                dxp[row + u + j] = dpr;
-                dxp[row + 2 * u + j] = dpn;
-                dhr[row + j] = dpz;
-                dhr[row + u + j] = dpr;
-                dhr[row + 2 * u + j] = dpn * r;
-                drb[j] += dpz;
-                drb[u + j] += dpr;
-                drb[2 * u + j] += dpn * r;
+        let bu = b * u;
+        let (zs, rs, ns, ihs) = (&s[..bu], &s[bu..2 * bu], &s[2 * bu..3 * bu], &s[3 * bu..]);
+        vectorized(|| {
+            for i in 0..b {
+                let row = i * u..(i + 1) * u;
+                let (z, r) = (&zs[row.clone()], &rs[row.clone()]);
+                let (n, ih) = (&ns[row.clone()], &ihs[row.clone()]);
+                let (gk, h, dh) = (&gv[row.clone()], &hv[row.clone()], &mut dh[row]);
+                let (dx, dr) = (
+                    &mut dxp[i * 3 * u..(i + 1) * 3 * u],
+                    &mut dhr[i * 3 * u..(i + 1) * 3 * u],
+                );
+                for j in 0..u {
+                    let (z, r, n) = (z[j], r[j], n[j]);
+                    dh[j] = gk[j] * z;
+                    let dpn = gk[j] * (one::<T>() - z) * (one::<T>() - n * n);
+                    let dpz = gk[j] * (h[j] - n) * z * (one::<T>() - z);
+                    let dpr = dpn * ih[j] * r * (one::<T>() - r);
+                    dx[j] = dpz;
+                    dx[u + j] = dpr;
+                    dx[2 * u + j] = dpn;
+                    dr[j] = dpz;
+                    dr[u + j] = dpr;
+                    dr[2 * u + j] = dpn * r;
+                    drb[j] += dpz;
+                    drb[u + j] += dpr;
+                    drb[2 * u + j] += dpn * r;
+                }
             }
-        }
+        });
         let mut out = vec![
             Some(Tensor::from_vec(dxp, [b, 3 * u])),
             Some(Tensor::from_vec(dhr, [b, 3 * u])),
@@ -175,30 +189,37 @@ pub(crate) fn lstm(xp: &Tensor, hr: &Tensor, c: &Tensor) -> Tensor {
 fn lstm_forward<T: Float>(xp: &Tensor, hr: &Tensor, c: &Tensor) -> Tensor {
     let [b, u] = c.dims2();
     let (xs, hs, cv) = (slice::<T>(xp), slice::<T>(hr), slice::<T>(c));
-    // Saved per (row, unit): i, f, g, o and tanh(c').
-    let mut saved = vec![T::zero(); 5 * b * u];
+    // Saved as five (b, u) planes: i, f, g, o and tanh(c'), so every store is contiguous.
+    let bu = b * u;
+    let mut saved = vec![T::zero(); 5 * bu];
     let mut out = vec![T::zero(); b * 2 * u];
-    for row in 0..b {
-        let base = row * 4 * u;
-        for j in 0..u {
-            let pre = |q: usize| xs[base + q * u + j] + hs[base + q * u + j];
-            let (i, f, g, o) = (
-                sigmoid(pre(0)),
-                sigmoid(pre(1)),
-                pre(2).tanh(),
-                sigmoid(pre(3)),
-            );
-            let k = row * u + j;
-            let c_new = f * cv[k] + i * g;
-            let tc = c_new.tanh();
-            out[row * 2 * u + j] = o * tc;
-            out[row * 2 * u + u + j] = c_new;
-            saved[5 * k..5 * k + 5].copy_from_slice(&[i, f, g, o, tc]);
+    vectorized(|| {
+        for (row, o_row) in out.chunks_exact_mut(2 * u).enumerate() {
+            let x = &xs[row * 4 * u..(row + 1) * 4 * u];
+            let hr = &hs[row * 4 * u..(row + 1) * 4 * u];
+            let c = &cv[row * u..(row + 1) * u];
+            let (h_new, c_new) = o_row.split_at_mut(u);
+            let mut planes = saved
+                .chunks_exact_mut(bu)
+                .map(|p| &mut p[row * u..(row + 1) * u]);
+            let mut plane = || planes.next().expect("five planes");
+            let (si, sf, sg, so, stc) = (plane(), plane(), plane(), plane(), plane());
+            for j in 0..u {
+                let i = sigmoid(x[j] + hr[j]);
+                let f = sigmoid(x[u + j] + hr[u + j]);
+                let g = (x[2 * u + j] + hr[2 * u + j]).tanh();
+                let o = sigmoid(x[3 * u + j] + hr[3 * u + j]);
+                let cn = f * c[j] + i * g;
+                let tc = cn.tanh();
+                h_new[j] = o * tc;
+                c_new[j] = cn;
+                (si[j], sf[j], sg[j], so[j], stc[j]) = (i, f, g, o, tc);
+            }
         }
-    }
+    });
     let out = Tensor::from_vec(out, [b, 2 * u]);
     record(&[xp, hr, c], &out, || LstmBackward {
-        saved: Tensor::from_vec(saved, [b, u, 5]),
+        saved: Tensor::from_vec(saved, [5, b, u]),
         c: c.clone(),
     });
     out
@@ -230,26 +251,25 @@ impl LstmBackward {
         let mut dpre = vec![T::zero(); b * 4 * u];
         let mut dc = vec![T::zero(); b * u];
         let o1 = one::<T>();
-        for row in 0..b {
-            for j in 0..u {
-                let k = row * u + j;
-                let [i, f, gg, o, tc] = [
-                    s[5 * k],
-                    s[5 * k + 1],
-                    s[5 * k + 2],
-                    s[5 * k + 3],
-                    s[5 * k + 4],
-                ];
-                let (gh, gc) = (gv[row * 2 * u + j], gv[row * 2 * u + u + j]);
-                let dc_new = gc + gh * o * (o1 - tc * tc);
-                let base = row * 4 * u;
-                dpre[base + j] = dc_new * gg * i * (o1 - i);
-                dpre[base + u + j] = dc_new * cv[k] * f * (o1 - f);
-                dpre[base + 2 * u + j] = dc_new * i * (o1 - gg * gg);
-                dpre[base + 3 * u + j] = gh * tc * o * (o1 - o);
-                dc[k] = dc_new * f;
+        let bu = b * u;
+        vectorized(|| {
+            for (row, dp) in dpre.chunks_exact_mut(4 * u).enumerate() {
+                let r = row * u..(row + 1) * u;
+                let plane = |q: usize| &s[q * bu..][r.clone()];
+                let (si, sf, sg, so, stc) = (plane(0), plane(1), plane(2), plane(3), plane(4));
+                let (gh, gc) = gv[row * 2 * u..(row + 1) * 2 * u].split_at(u);
+                let (c, dc) = (&cv[r.clone()], &mut dc[r.clone()]);
+                for j in 0..u {
+                    let (i, f, gg, o, tc) = (si[j], sf[j], sg[j], so[j], stc[j]);
+                    let dc_new = gc[j] + gh[j] * o * (o1 - tc * tc);
+                    dp[j] = dc_new * gg * i * (o1 - i);
+                    dp[u + j] = dc_new * c[j] * f * (o1 - f);
+                    dp[2 * u + j] = dc_new * i * (o1 - gg * gg);
+                    dp[3 * u + j] = gh[j] * tc * o * (o1 - o);
+                    dc[j] = dc_new * f;
+                }
             }
-        }
+        });
         let dpre = Tensor::from_vec(dpre, [b, 4 * u]);
         vec![
             Some(dpre.clone()),

@@ -50,6 +50,7 @@ fn unary(c: &mut Criterion) {
     for (name, f) in [
         ("exp", Tensor::exp as fn(&Tensor) -> Tensor),
         ("tanh", Tensor::tanh),
+        ("sigmoid", Tensor::sigmoid),
     ] {
         let mut g = c.benchmark_group(name);
         for n in SIZES {

@@ -1,5 +1,6 @@
 //! Reductions of a (1024, 1024) float32 matrix: over the last axis (contiguous runs), over the
-//! first axis (strided), and over everything.
+//! first axis (strided), and over everything; softmax and the fused sparse cross-entropy over
+//! a seq2seq step's logits (480 positions × a 5000-word vocabulary).
 
 use super::util::rand;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
@@ -24,4 +25,19 @@ fn sum(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, sum);
+fn softmax(c: &mut Criterion) {
+    let mut g = c.benchmark_group("softmax");
+    let x = rand(&[480, 5000], 2);
+    let labels =
+        keen_tensor::Tensor::from_vec((0..480).map(|i| i * 7 % 5000).collect::<Vec<i64>>(), [480]);
+    g.throughput(Throughput::Elements(480 * 5000));
+    g.bench_function("rows_480x5000", |bench| {
+        bench.iter(|| black_box(x.softmax(-1)))
+    });
+    g.bench_function("sparse_xent_480x5000", |bench| {
+        bench.iter(|| black_box(x.sparse_softmax_cross_entropy(&labels)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sum, softmax);

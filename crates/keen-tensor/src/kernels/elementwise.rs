@@ -1,5 +1,6 @@
 //! Elementwise maps over one or two tensors, with NumPy broadcasting.
 
+use super::simd::vectorized;
 use super::{PAR_CHUNK, PAR_MIN};
 use crate::dtype::Element;
 use crate::shape::Shape;
@@ -61,9 +62,11 @@ pub(crate) fn unary<T: Element, U: Element>(
     let data = match x.as_slice::<T>() {
         Some(s) => fill_chunks(n, |start, out| {
             let n = out.len();
-            for (o, &v) in out.iter_mut().zip(&s[start..start + n]) {
-                *o = f(v);
-            }
+            vectorized(|| {
+                for (o, &v) in out.iter_mut().zip(&s[start..start + n]) {
+                    *o = f(v);
+                }
+            })
         }),
         None => x.view::<T>().iter().map(|&v| f(v)).collect(),
     };
@@ -83,14 +86,16 @@ pub(crate) fn binary<T: Element, U: Element>(
         if x.len() == n && y.len() == n {
             if n < PAR_MIN {
                 // The per-op floor for small tensors: one allocation, one vectorised loop.
-                let data: Vec<U> = x.iter().zip(y).map(|(&a, &b)| f(a, b)).collect();
+                let data: Vec<U> = vectorized(|| x.iter().zip(y).map(|(&a, &b)| f(a, b)).collect());
                 return Tensor::from_vec_unchecked(data, out_shape.clone());
             }
             let data = fill_chunks(n, |s, out| {
                 let (x, y) = (&x[s..s + out.len()], &y[s..s + out.len()]);
-                for i in 0..out.len() {
-                    out[i] = f(x[i], y[i]);
-                }
+                vectorized(|| {
+                    for i in 0..out.len() {
+                        out[i] = f(x[i], y[i]);
+                    }
+                })
             });
             return Tensor::from_vec_unchecked(data, out_shape.clone());
         }
@@ -98,9 +103,11 @@ pub(crate) fn binary<T: Element, U: Element>(
             let c = y[0];
             let data = fill_chunks(n, |s, out| {
                 let len = out.len();
-                for (o, &v) in out.iter_mut().zip(&x[s..s + len]) {
-                    *o = f(v, c);
-                }
+                vectorized(|| {
+                    for (o, &v) in out.iter_mut().zip(&x[s..s + len]) {
+                        *o = f(v, c);
+                    }
+                })
             });
             return Tensor::from_vec_unchecked(data, out_shape.clone());
         }
@@ -108,9 +115,11 @@ pub(crate) fn binary<T: Element, U: Element>(
             let c = x[0];
             let data = fill_chunks(n, |s, out| {
                 let len = out.len();
-                for (o, &v) in out.iter_mut().zip(&y[s..s + len]) {
-                    *o = f(c, v);
-                }
+                vectorized(|| {
+                    for (o, &v) in out.iter_mut().zip(&y[s..s + len]) {
+                        *o = f(c, v);
+                    }
+                })
             });
             return Tensor::from_vec_unchecked(data, out_shape.clone());
         }
@@ -163,8 +172,10 @@ fn is_trailing(small: &[usize], full: &[usize]) -> bool {
 fn fill_rows<U: Element>(n: usize, m: usize, f: impl Fn(usize, &mut [U]) + Sync + Send) -> Vec<U> {
     let rows_per_chunk = (PAR_CHUNK / m).max(1);
     fill_chunks_sized(n, rows_per_chunk * m, |start, out| {
-        for (k, row) in out.chunks_mut(m).enumerate() {
-            f(start + k * m, row);
-        }
+        vectorized(|| {
+            for (k, row) in out.chunks_mut(m).enumerate() {
+                f(start + k * m, row);
+            }
+        })
     })
 }

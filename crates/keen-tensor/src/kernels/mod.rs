@@ -7,6 +7,7 @@ pub mod gemm;
 pub(crate) mod im2col;
 pub(crate) mod pool;
 pub(crate) mod reduce;
+pub mod simd;
 pub(crate) mod special;
 
 /// Below this many elements a kernel stays on the calling thread: handing work to rayon costs

@@ -13,6 +13,7 @@
 //! Large inputs are split over rayon: by output when there are many, else each long run is cut
 //! into pieces whose folds are merged in order (so `argmax` still finds the first maximum).
 
+use super::simd::vectorized;
 use super::{PAR_CHUNK, PAR_MIN};
 use crate::dtype::{Element, Float, Num};
 use crate::tensor::Tensor;
@@ -460,28 +461,64 @@ pub(crate) fn softmax<T: Float>(x: &Tensor, axis: usize, log: bool) -> Vec<T> {
     let block = n * inner;
     let per_chunk = (PAR_CHUNK / block).max(1) * block;
     super::elementwise::fill_chunks_sized(s.len(), per_chunk, |start, out| {
-        for (k, o) in out.chunks_mut(block).enumerate() {
-            let src = &s[start + k * block..][..block];
-            if inner == 1 {
-                softmax_row(src, o, log);
-            } else {
-                softmax_cols(src, o, inner, log);
+        vectorized(|| {
+            for (k, o) in out.chunks_mut(block).enumerate() {
+                let src = &s[start + k * block..][..block];
+                if inner == 1 {
+                    softmax_row(src, o, log);
+                } else {
+                    softmax_cols(src, o, inner, log);
+                }
             }
-        }
+        })
     })
 }
 
-fn softmax_row<T: Float>(x: &[T], out: &mut [T], log: bool) {
-    let m = x.iter().fold(
+/// Lanes of the partial maxima and sums of [`max_of`] and [`sum_of`]: a fixed count, so that
+/// a sum's rounding does not depend on the CPU's vector width.
+const LANES: usize = 16;
+
+/// The largest element (NaNs skipped, −inf when empty), in `LANES` independent lanes so the
+/// loop vectorises.
+#[inline(always)]
+fn max_of<T: Float>(x: &[T]) -> T {
+    let mut acc = [T::from_f64(f64::NEG_INFINITY); LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            if v > *a {
+                *a = v;
+            }
+        }
+    }
+    acc.iter().chain(rest).fold(
         T::from_f64(f64::NEG_INFINITY),
         |a, &b| if b > a { b } else { a },
-    );
-    let mut sum = T::zero();
-    for (o, &v) in out.iter_mut().zip(x) {
-        let e = (v - m).exp();
-        *o = e;
-        sum += e;
+    )
+}
+
+/// The sum of `x` in `LANES` independent partial sums, so the loop vectorises.
+#[inline(always)]
+fn sum_of<T: Float>(x: &[T]) -> T {
+    let mut acc = [T::zero(); LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
     }
+    acc.iter().chain(rest).fold(T::zero(), |a, &b| a + b)
+}
+
+#[inline(always)]
+fn softmax_row<T: Float>(x: &[T], out: &mut [T], log: bool) {
+    let m = max_of(x);
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = (v - m).exp();
+    }
+    let sum = sum_of(out);
     if log {
         let ls = sum.ln();
         for (o, &v) in out.iter_mut().zip(x) {
@@ -550,16 +587,11 @@ pub(crate) fn softmax_xent<T: Float>(
             for (r, row) in e.chunks_mut(classes).enumerate() {
                 let i = c * per + r;
                 let src = &x[i * classes..][..classes];
-                let m = src.iter().fold(
-                    T::from_f64(f64::NEG_INFINITY),
-                    |a, &b| if b > a { b } else { a },
-                );
-                let mut sum = T::zero();
+                let m = max_of(src);
                 for (o, &s) in row.iter_mut().zip(src) {
-                    let e = (s - m).exp();
-                    *o = e;
-                    sum += e;
+                    *o = (s - m).exp();
                 }
+                let sum = sum_of(row);
                 l[r] = sum.ln() + m - src[labels[i]];
                 v[r] = T::one() / sum;
             }
@@ -568,15 +600,19 @@ pub(crate) fn softmax_xent<T: Float>(
             .par_chunks_mut(per * classes)
             .zip(loss.par_chunks_mut(per).zip(inv.par_chunks_mut(per)));
         if x.len() >= PAR_MIN {
-            chunks.enumerate().for_each(|(c, t)| run(c, t));
-        } else {
-            for (c, t) in exps
-                .chunks_mut(per * classes)
-                .zip(loss.chunks_mut(per).zip(inv.chunks_mut(per)))
+            chunks
                 .enumerate()
-            {
-                run(c, t);
-            }
+                .for_each(|(c, t)| vectorized(|| run(c, t)));
+        } else {
+            vectorized(|| {
+                for (c, t) in exps
+                    .chunks_mut(per * classes)
+                    .zip(loss.chunks_mut(per).zip(inv.chunks_mut(per)))
+                    .enumerate()
+                {
+                    run(c, t);
+                }
+            })
         }
     });
     (exps, loss, inv)
@@ -595,13 +631,15 @@ pub(crate) fn softmax_xent_grad<T: Float>(
     }
     let per_chunk = (PAR_CHUNK / classes).max(1) * classes;
     super::elementwise::fill_chunks_sized(exps.len(), per_chunk, |start, out| {
-        for (r, o) in out.chunks_mut(classes).enumerate() {
-            let i = start / classes + r;
-            let scale = g[i] * inv[i];
-            for (o, &e) in o.iter_mut().zip(&exps[i * classes..][..classes]) {
-                *o = e * scale;
+        vectorized(|| {
+            for (r, o) in out.chunks_mut(classes).enumerate() {
+                let i = start / classes + r;
+                let scale = g[i] * inv[i];
+                for (o, &e) in o.iter_mut().zip(&exps[i * classes..][..classes]) {
+                    *o = e * scale;
+                }
+                o[labels[i]] = o[labels[i]] - g[i];
             }
-            o[labels[i]] = o[labels[i]] - g[i];
-        }
+        })
     })
 }

@@ -140,15 +140,7 @@ unary_op!(
     tanh, try_tanh, TanhK {}, |x, out| TanhGrad { out: out.clone() }
 );
 
-float_fn!(SigmoidK; |x| {
-    // Split by sign so exp never overflows.
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
-});
+float_fn!(SigmoidK; |x| x.sigmoid());
 rule!(SigmoidGrad, "sigmoid", out; |g, s| g.mul(&s.out.mul(&s.out.neg().add(1.0))));
 unary_op!(
     /// Logistic sigmoid `1/(1 + e^-x)`. d/dx = σ(x)(1 - σ(x)).
