@@ -52,10 +52,8 @@ fn main() {
     }
     if let Ok(t) = std::env::var("BENCH_THREADS") {
         let t: usize = t.parse().expect("BENCH_THREADS must be a number");
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build_global()
-            .expect("rayon pool configured once");
+        // As torch.set_num_threads: this thread is one of the t and works on every op.
+        keen_tensor::threads::set_num_threads(t).expect("thread pool sized before any tensor");
     }
     let names: Vec<&str> = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["list"] => {

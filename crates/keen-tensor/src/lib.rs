@@ -33,6 +33,7 @@ mod serde_impl;
 pub mod shape;
 pub mod storage;
 mod tensor;
+pub mod threads;
 
 pub use dtype::{DType, Element, Float, Num};
 pub use error::{ErrorKind, Result, TensorError};

@@ -51,6 +51,7 @@ impl Tensor {
     /// layout stays within the storage.
     pub(crate) fn from_parts(storage: Arc<Storage>, layout: Layout) -> Self {
         crate::memory::keep_freed_memory();
+        crate::threads::adopt_main_thread();
         Tensor(Arc::new(TensorImpl {
             id: TensorId::fresh(),
             storage,
