@@ -17,7 +17,7 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keen::prelude::*;
 use keen::zoo::args::Parser;
-use keen::zoo::dcgan::{Dcgan, BATCH_SIZE, IMAGE_SIZE, NOISE_DIM};
+use keen::zoo::dcgan::{Dcgan, BATCH_SIZE, IMAGE_SIZE, LEARNING_RATE, NOISE_DIM};
 use keen::zoo::mnist_classifier::{self, DigitScore, MnistClassifier};
 use keen_data::datasets::{self, mnist, Split};
 use keen_data::Dataset;
@@ -42,6 +42,9 @@ struct Args {
     out: PathBuf,
     score: bool,
     classifier: PathBuf,
+    learning_rate: f64,
+    beta_1: f64,
+    score_raw: Option<PathBuf>,
 }
 
 fn parse_args() -> Args {
@@ -78,6 +81,21 @@ fn parse_args() -> Args {
                 mnist_classifier::DEFAULT_WEIGHTS
             ),
         )
+        .value(
+            "--learning-rate",
+            "LR",
+            format!("both Adams' learning rate (default {LEARNING_RATE}, the post's)"),
+        )
+        .value(
+            "--beta1",
+            "B",
+            "both Adams' beta_1 (default 0.9, the post's; the DCGAN paper's 0.5 with --learning-rate 2e-4 learns faster)",
+        )
+        .value(
+            "--score-raw",
+            "FILE",
+            "score the digits of FILE (raw little-endian float32 28x28 images in [-1, 1], e.g. torch_reference.py's) and exit",
+        )
         .switch(
             "--timing",
             "time the step and each model's forward and backward on random data, then exit",
@@ -103,6 +121,9 @@ fn parse_args() -> Args {
             args.string("--classifier")
                 .unwrap_or_else(|| mnist_classifier::DEFAULT_WEIGHTS.into()),
         ),
+        learning_rate: args.number("--learning-rate").unwrap_or(LEARNING_RATE),
+        beta_1: args.number("--beta1").unwrap_or(0.9),
+        score_raw: args.string("--score-raw").map(PathBuf::from),
     }
 }
 
@@ -112,7 +133,11 @@ fn main() {
         timing();
         return;
     }
-    if let Err(e) = run(&args) {
+    let result = match &args.score_raw {
+        Some(file) => score_raw(file, &args),
+        None => run(&args),
+    };
+    if let Err(e) = result {
         eprintln!("dcgan: error: {e}");
         std::process::exit(1);
     }
@@ -148,7 +173,7 @@ fn run(args: &Args) -> Res<()> {
         .batch(BATCH_SIZE, false);
 
     set_seed(args.seed);
-    let mut gan = Dcgan::new();
+    let mut gan = Dcgan::with_adam(args.learning_rate, args.beta_1);
     // One fixed noise for every epoch's grid, as the post's `random_vector_for_generation`.
     let grid_noise = Tensor::random_normal([25, NOISE_DIM], 0.0, 1.0, DType::Float32);
 
@@ -168,7 +193,10 @@ fn run(args: &Args) -> Res<()> {
             "{done} epochs already done (see {}); ask for more with --epochs",
             args.out.display()
         );
-        return digit_score(&gan, args);
+        return match judge(args)? {
+            Some(c) => digit_score(&gan, &c, args.seed),
+            None => Ok(()),
+        };
     }
     println!(
         "DCGAN on {n} MNIST images, batch {BATCH_SIZE}, {steps_per_epoch} steps per epoch, epochs {}..={}, {} threads",
@@ -177,6 +205,7 @@ fn run(args: &Args) -> Res<()> {
         rayon::current_num_threads()
     );
 
+    let scorer = judge(args)?;
     for epoch in done..args.epochs {
         // Reseeding per epoch makes a resumed run draw the same noise and dropout as an
         // uninterrupted one.
@@ -225,13 +254,18 @@ fn run(args: &Args) -> Res<()> {
             steps as f64 / secs,
             png.display()
         );
+        // Scored every epoch: GAN quality does not rise monotonically, and the curve of this
+        // score says more than its last value (1000 digits take ~2 s).
+        if let Some(c) = &scorer {
+            digit_score(&gan, c, args.seed)?;
+        }
     }
     println!(
         "done in {:.1} s; grids, losses.csv, losses.png and checkpoints in {}",
         started.elapsed().as_secs_f64(),
         args.out.display()
     );
-    digit_score(&gan, args)
+    Ok(())
 }
 
 /// Epochs of the classifier trained here when its weights are absent (as
@@ -242,20 +276,48 @@ const SCORED_DIGITS: usize = 1000;
 
 /// Prints how keen-zoo's MNIST classifier labels 1000 digits from fixed noise (drawn from
 /// `--seed`, so two runs of the same model are scored on the same digits).
-fn digit_score(gan: &Dcgan, args: &Args) -> Res<()> {
-    if !args.score {
-        return Ok(());
-    }
-    let classifier = classifier(args)?;
-    set_seed(args.seed.wrapping_add(0x5c0_12e));
+fn digit_score(gan: &Dcgan, classifier: &MnistClassifier, seed: u64) -> Res<()> {
+    set_seed(seed.wrapping_add(0x5c0_12e));
     // 250 at a time: the generator's activations for 1000 images at once are ~100 MB.
     let parts: Vec<Tensor> = (0..SCORED_DIGITS / 250)
         .map(|_| gan.generate(&Dcgan::noise(250)))
         .collect();
     let refs: Vec<&Tensor> = parts.iter().collect();
-    let score = DigitScore::of(&classifier, &Tensor::concat(&refs, 0));
+    let score = DigitScore::of(classifier, &Tensor::concat(&refs, 0));
     println!("{score}");
     Ok(())
+}
+
+/// The digit score of images another program drew (raw little-endian float32, 28×28 each).
+fn score_raw(file: &Path, args: &Args) -> Res<()> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let image_bytes = 4 * IMAGE_SIZE * IMAGE_SIZE;
+    if bytes.is_empty() || bytes.len() % image_bytes != 0 {
+        return Err(format!(
+            "{}: {} bytes is not a whole number of 28x28 float32 images ({image_bytes} bytes each)",
+            file.display(),
+            bytes.len()
+        )
+        .into());
+    }
+    let values: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let n = values.len() / (IMAGE_SIZE * IMAGE_SIZE);
+    let images = Tensor::from_vec(values, [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
+    println!("{}: {n} images", file.display());
+    println!("{}", DigitScore::of(&classifier(args)?, &images));
+    Ok(())
+}
+
+/// The judge of the digit score: `None` with `--no-score`.
+fn judge(args: &Args) -> Res<Option<MnistClassifier>> {
+    if args.score {
+        classifier(args).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The classifier of `--classifier`, or one trained now (and saved there) when the file is

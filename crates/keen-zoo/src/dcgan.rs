@@ -206,8 +206,8 @@ impl Default for Dcgan {
 /// The post's `tf$train$AdamOptimizer(1e-4)`: TF1's epsilon is 1e-8, where Keras (and keen's
 /// default) use 1e-7; for the tiny gradients of the batch norms' betas that moves the first
 /// updates by up to ~10% (the reference test `tests/dcgan_reference.rs` measured it).
-fn post_adam() -> Adam {
-    Adam::new(LEARNING_RATE).epsilon(1e-8)
+fn post_adam(learning_rate: f64, beta_1: f64) -> Adam {
+    Adam::new(learning_rate).beta_1(beta_1).epsilon(1e-8)
 }
 
 const GEN_OPT: &str = "generator_optimizer/";
@@ -221,11 +221,19 @@ impl Dcgan {
     /// this struct (`generator.fc.kernel`, `discriminator.fc.kernel`), so the two models'
     /// variables never share a name in a checkpoint.
     pub fn new() -> Self {
+        Self::with_adam(LEARNING_RATE, 0.9)
+    }
+
+    /// As [`Dcgan::new`], with both Adams at `learning_rate` and `beta_1` (epsilon still the
+    /// post's 1e-8). `with_adam(2e-4, 0.5)` is the DCGAN paper's setting (Radford et al. 2016,
+    /// §4): the smaller first-moment memory damps the oscillation between the two models.
+    pub fn with_adam(learning_rate: f64, beta_1: f64) -> Self {
+        let adam = || post_adam(learning_rate, beta_1);
         let gan = Dcgan {
             generator: Generator::new(),
             discriminator: Discriminator::new(),
-            generator_optimizer: post_adam(),
-            discriminator_optimizer: post_adam(),
+            generator_optimizer: adam(),
+            discriminator_optimizer: adam(),
         };
         // Inference mode: builds every layer without touching the moving statistics.
         let fake = gan.generator.call(&Self::noise(1), false);
