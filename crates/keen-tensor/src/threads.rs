@@ -14,8 +14,14 @@
 //! built by the program itself (`rayon::ThreadPoolBuilder::build_global`) before that is left
 //! as it is, and so is every thread but main, which may end before the process does.
 //!
-//! ```
-//! // At the top of main, before any tensor exists (a no-op error after that):
+//! While main makes tensors, the other workers stay awake looking for work for a few
+//! milliseconds after their last job (`KEEN_STAY_AWAKE_MS`, default 5; 0 lets them sleep at
+//! once), as OpenMP's threads spin between parallel regions: waking a sleeping worker for each
+//! small op cost more than the op (the MLP step went from 2.0 to 1.3–1.6 ms).
+//!
+//! ```no_run
+//! // At the top of main, before any tensor exists (an error that changes nothing after that).
+//! // Not run as a doc test: doc tests share a process, and its pool is sized once.
 //! let _ = keen_tensor::threads::set_num_threads(2);
 //! let x = keen_tensor::Tensor::ones([1000, 1000], keen_tensor::DType::Float32);
 //! assert!(keen_tensor::threads::num_threads() >= 1);
@@ -24,13 +30,33 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Set once the pool is settled: built here, or found built by the program.
 static SETTLED: AtomicBool = AtomicBool::new(false);
 /// Serialises settling (two threads making their first tensors at once).
 static SETTLING: Mutex<()> = Mutex::new(());
+/// Set when the pool was built here around the calling thread (worker 0).
+static ADOPTED: AtomicBool = AtomicBool::new(false);
+/// Helpers now looking for work instead of sleeping (see [`keep_helpers_awake`]).
+static AWAKE: AtomicUsize = AtomicUsize::new(0);
+/// How long a helper keeps looking for work after its last job before it may sleep, unless
+/// `KEEN_STAY_AWAKE_MS` says otherwise (0: never). PyTorch's OpenMP threads spin 200 ms
+/// (`KMP_BLOCKTIME`); a few milliseconds cover the serial gaps between the ops of a training
+/// step without holding a core long when the program pauses.
+fn stay_awake_for() -> Duration {
+    static AFTER: OnceLock<Duration> = OnceLock::new();
+    *AFTER.get_or_init(|| {
+        let ms = std::env::var("KEEN_STAY_AWAKE_MS")
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .unwrap_or(5.0);
+        Duration::from_secs_f64(ms / 1e3)
+    })
+}
 
 /// Why [`set_num_threads`] could not size the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,13 +106,62 @@ pub fn num_threads() -> usize {
     rayon::current_num_threads()
 }
 
-/// Builds the pool around the main thread the first time main makes a tensor; one atomic
-/// load after that (and one thread-local read per tensor made on other threads before it).
+/// Builds the pool around the main thread the first time main makes a tensor (one atomic
+/// load after that, and one thread-local read per tensor made on other threads before it),
+/// and keeps the other workers awake while main is making tensors.
 #[inline]
 pub(crate) fn adopt_main_thread() {
     if !SETTLED.load(Ordering::Acquire) {
         first_tensor_of_thread();
     }
+    if ADOPTED.load(Ordering::Relaxed) && AWAKE.load(Ordering::Relaxed) == 0 {
+        keep_helpers_awake();
+    }
+}
+
+/// A rayon worker that runs out of work sleeps after a few dozen yields, and waking it costs
+/// both cores a context switch: with thousands of small parallel ops per step, that was most
+/// of what rayon added on the 2-core machine (perf: `finish_task_switch`, futex wakes). While
+/// worker 0 (main) makes tensors, each other worker runs a job that takes pool work as it
+/// appears and returns after [`stay_awake_for`] without any, as OpenMP's spinning team does.
+#[cold]
+fn keep_helpers_awake() {
+    if rayon::current_thread_index() != Some(0) {
+        return;
+    }
+    let helpers = rayon::current_num_threads().saturating_sub(1);
+    if helpers == 0
+        || stay_awake_for().is_zero()
+        || AWAKE
+            .compare_exchange(0, helpers, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    for _ in 0..helpers {
+        rayon::spawn(stay_awake);
+    }
+}
+
+fn stay_awake() {
+    // Main may pop this job from its own queue while it waits for a stolen half: it must not
+    // stay here, since it is the thread that makes the work.
+    if rayon::current_thread_index() != Some(0) {
+        let limit = stay_awake_for();
+        let mut last = Instant::now();
+        loop {
+            match rayon::yield_now() {
+                Some(rayon::Yield::Executed) => last = Instant::now(),
+                Some(rayon::Yield::Idle) if last.elapsed() < limit => {
+                    for _ in 0..8 {
+                        std::hint::spin_loop();
+                    }
+                }
+                _ => break,
+            }
+        }
+    }
+    AWAKE.fetch_sub(1, Ordering::AcqRel);
 }
 
 #[cold]
@@ -115,7 +190,10 @@ fn build(n: usize) -> Result<(), ThreadsError> {
         .thread_name(|i| format!("keen-worker-{i}"))
         .build_global();
     match result {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            ADOPTED.store(true, Ordering::Release);
+            Ok(())
+        }
         // Only a failure to spawn carries a source (the io::Error); the others mean a pool
         // exists already (global, or one the calling thread belongs to).
         Err(e) => match std::error::Error::source(&e) {
