@@ -16,16 +16,6 @@ use keen_tensor::record::{record, Backward};
 use keen_tensor::{DType, Float, Tensor};
 use std::borrow::Cow;
 
-fn one<T: Float>() -> T {
-    T::from_f32(1.0)
-}
-
-/// The logistic function, as keen's `sigmoid`.
-#[inline(always)]
-fn sigmoid<T: Float>(x: T) -> T {
-    x.sigmoid()
-}
-
 /// `t`'s elements in row-major order, borrowed when `t` is contiguous.
 fn slice<T: Float>(t: &Tensor) -> Cow<'_, [T]> {
     match t.as_slice::<T>() {
@@ -82,8 +72,8 @@ fn gru_forward<T: Float>(xp: &Tensor, hr: &Tensor, rb: Option<&Tensor>, h: &Tens
             let (zs, rs) = (&mut zs[row.clone()], &mut rs[row.clone()]);
             let (ns, ihs) = (&mut ns[row.clone()], &mut ihs[row]);
             for j in 0..u {
-                let z = sigmoid(x[j] + r_in[j] + bias[j]);
-                let r = sigmoid(x[u + j] + r_in[u + j] + bias[u + j]);
+                let z = (x[j] + r_in[j] + bias[j]).sigmoid();
+                let r = (x[u + j] + r_in[u + j] + bias[u + j]).sigmoid();
                 let ih = r_in[2 * u + j] + bias[2 * u + j];
                 let n = (x[2 * u + j] + r * ih).tanh();
                 o[j] = n + z * (hrow[j] - n);
@@ -148,9 +138,9 @@ impl GruBackward {
                 for j in 0..u {
                     let (z, r, n) = (z[j], r[j], n[j]);
                     dh[j] = gk[j] * z;
-                    let dpn = gk[j] * (one::<T>() - z) * (one::<T>() - n * n);
-                    let dpz = gk[j] * (h[j] - n) * z * (one::<T>() - z);
-                    let dpr = dpn * ih[j] * r * (one::<T>() - r);
+                    let dpn = gk[j] * (T::one() - z) * (T::one() - n * n);
+                    let dpz = gk[j] * (h[j] - n) * z * (T::one() - z);
+                    let dpr = dpn * ih[j] * r * (T::one() - r);
                     dx[j] = dpz;
                     dx[u + j] = dpr;
                     dx[2 * u + j] = dpn;
@@ -205,10 +195,10 @@ fn lstm_forward<T: Float>(xp: &Tensor, hr: &Tensor, c: &Tensor) -> Tensor {
             let mut plane = || planes.next().expect("five planes");
             let (si, sf, sg, so, stc) = (plane(), plane(), plane(), plane(), plane());
             for j in 0..u {
-                let i = sigmoid(x[j] + hr[j]);
-                let f = sigmoid(x[u + j] + hr[u + j]);
+                let i = (x[j] + hr[j]).sigmoid();
+                let f = (x[u + j] + hr[u + j]).sigmoid();
                 let g = (x[2 * u + j] + hr[2 * u + j]).tanh();
-                let o = sigmoid(x[3 * u + j] + hr[3 * u + j]);
+                let o = (x[3 * u + j] + hr[3 * u + j]).sigmoid();
                 let cn = f * c[j] + i * g;
                 let tc = cn.tanh();
                 h_new[j] = o * tc;
@@ -250,7 +240,7 @@ impl LstmBackward {
         let (gv, cv, s) = (slice::<T>(g), slice::<T>(&self.c), slice::<T>(&self.saved));
         let mut dpre = vec![T::zero(); b * 4 * u];
         let mut dc = vec![T::zero(); b * u];
-        let o1 = one::<T>();
+        let o1 = T::one();
         let bu = b * u;
         vectorized(|| {
             for (row, dp) in dpre.chunks_exact_mut(4 * u).enumerate() {
