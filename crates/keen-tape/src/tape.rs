@@ -646,7 +646,8 @@ impl GradientTape {
                     g.dtype(),
                 )));
             }
-            let input_grads = backward.backward(&g);
+            let needed: Vec<bool> = inputs.iter().map(|(_, _, _, on)| *on).collect();
+            let input_grads = backward.backward_needed(&g, &needed);
             if input_grads.len() != inputs.len() {
                 return Err(TapeError::new(format!(
                     "gradient: the backward rule of `{}` (recorded at {at}) returned {} gradients for {} inputs",

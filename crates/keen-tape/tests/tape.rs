@@ -529,3 +529,112 @@ fn contiguous_copy_passes_the_gradient_through() {
     let y = x.value().contiguous().square().sum_all();
     assert_eq!(vals(&tape.gradient(&y, &[&x])[0]), [2.0, 4.0]);
 }
+
+// ---- needed inputs: rules skip the gradients nobody asked for ----
+
+/// `a·b` whose rule keeps the `needed` flags the walk passed it.
+struct MulSpy {
+    a: Tensor,
+    b: Tensor,
+    seen: Arc<std::sync::Mutex<Vec<Vec<bool>>>>,
+}
+impl Backward for MulSpy {
+    fn name(&self) -> &'static str {
+        "mul_spy"
+    }
+    fn backward(&self, g: &Tensor) -> Vec<Option<Tensor>> {
+        self.backward_needed(g, &[true, true])
+    }
+    fn backward_needed(&self, g: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
+        self.seen.lock().unwrap().push(needed.to_vec());
+        vec![
+            needed[0].then(|| g.mul(&self.b)),
+            needed[1].then(|| g.mul(&self.a)),
+        ]
+    }
+}
+
+#[track_caller]
+fn mul_spy(a: &Tensor, b: &Tensor, seen: &Arc<std::sync::Mutex<Vec<Vec<bool>>>>) -> Tensor {
+    let out = without_recording(|| a.mul(b));
+    record(&[a, b], &out, || MulSpy {
+        a: a.clone(),
+        b: b.clone(),
+        seen: seen.clone(),
+    });
+    out
+}
+
+#[test]
+fn a_rule_is_told_which_inputs_need_a_gradient() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let w = Variable::new("w", t(&[2.0, 3.0]));
+    let x = t(&[5.0, 7.0]);
+    let tape = GradientTape::persistent();
+    tape.watch(&x);
+    let y = mul_spy(&x, &w.value(), &seen).sum_all();
+    // Only w: the rule is asked for its second input alone, and returning None for x is fine.
+    assert_eq!(vals(&tape.gradient(&y, &[&w])[0]), [5.0, 7.0]);
+    assert_eq!(vals(&tape.gradient(&y, &[&x])[0]), [2.0, 3.0]);
+    let both = tape.gradient(&y, &[&x, &w.value()]);
+    assert_eq!(
+        (vals(&both[0]), vals(&both[1])),
+        (vec![2.0, 3.0], vec![5.0, 7.0])
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [vec![false, true], vec![true, false], vec![true, true]]
+    );
+}
+
+#[test]
+fn each_input_alone_gets_the_gradient_it_gets_beside_the_others() {
+    use keen_tensor::ops::conv::Padding;
+    let r = |dims: &[usize], seed: u64| {
+        let n: usize = dims.iter().product();
+        let v = (0..n)
+            .map(|i| ((i as u64 * 2654435761 + seed * 97) % 1000) as f64 / 500.0 - 1.0)
+            .collect();
+        Tensor::from_vec(v, dims)
+    };
+    let pos = |t: Tensor| t.abs().add(0.5);
+    type Op = fn(&Tensor, &Tensor) -> Tensor;
+    let cases: Vec<(&str, Tensor, Tensor, Op)> = vec![
+        ("matmul", r(&[3, 4], 1), r(&[4, 2], 2), |a, b| a.matmul(b)),
+        ("batched matmul", r(&[2, 3, 4], 3), r(&[4, 5], 4), |a, b| {
+            a.matmul(b)
+        }),
+        ("mul", r(&[3, 4], 5), r(&[4], 6), |a, b| a.mul(b)),
+        ("div", r(&[3, 4], 7), pos(r(&[3, 1], 8)), |a, b| a.div(b)),
+        ("pow", pos(r(&[3, 4], 9)), r(&[3, 4], 10), |a, b| a.pow(b)),
+        (
+            "conv2d",
+            r(&[2, 5, 5, 3], 11),
+            r(&[3, 3, 3, 4], 12),
+            |x, k| x.conv2d(k, [2, 2], Padding::Same, [1, 1]),
+        ),
+        (
+            "conv2d_transpose",
+            r(&[2, 3, 3, 4], 13),
+            r(&[3, 3, 3, 4], 14),
+            |gy, k| gy.conv2d_transpose(k, [2, 2], Padding::Same, None, [1, 1]),
+        ),
+        (
+            "conv2d_backprop_kernel",
+            r(&[2, 5, 5, 3], 15),
+            r(&[2, 3, 3, 4], 16),
+            |x, gy| x.conv2d_backprop_kernel(gy, [3, 3], [2, 2], Padding::Same, [1, 1]),
+        ),
+    ];
+    for (name, a, b, op) in cases {
+        let tape = GradientTape::persistent();
+        tape.watch(&a);
+        tape.watch(&b);
+        let y = op(&a, &b).square().sum_all();
+        let both = tape.gradient(&y, &[&a, &b]);
+        let only_a = tape.gradient(&y, &[&a]).remove(0);
+        let only_b = tape.gradient(&y, &[&b]).remove(0);
+        assert_eq!(vals(&only_a), vals(&both[0]), "{name}: first input alone");
+        assert_eq!(vals(&only_b), vals(&both[1]), "{name}: second input alone");
+    }
+}

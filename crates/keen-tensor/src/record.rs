@@ -23,6 +23,16 @@ pub trait Backward: Send + Sync {
     /// walk sums them down to each input's shape (`Tensor::sum_to_shape`), once, for all ops.
     fn backward(&self, grad: &Tensor) -> Vec<Option<Tensor>>;
 
+    /// As [`backward`](Self::backward) when the walk needs only the inputs marked in
+    /// `needed` (one flag per input, PyTorch's `needs_input_grad`): a rule may return `None`
+    /// for the others and skip their work, such as the input gradient of a first layer or the
+    /// kernel gradients of a discriminator a generator's loss passes through. The default
+    /// computes them all.
+    fn backward_needed(&self, grad: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
+        let _ = needed;
+        self.backward(grad)
+    }
+
     /// False for rules written with raw kernels that are not themselves recorded. Tapes that
     /// record the walk then mark this rule's results as first-order only: differentiating
     /// them again is a clear error instead of a wrong (missing) term, and the rule still works

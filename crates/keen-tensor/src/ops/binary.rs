@@ -441,7 +441,13 @@ impl Backward for MulBackward {
         "mul"
     }
     fn backward(&self, g: &Tensor) -> Vec<Option<Tensor>> {
-        vec![Some(g.mul(&self.b)), Some(g.mul(&self.a))]
+        self.backward_needed(g, &[true, true])
+    }
+    fn backward_needed(&self, g: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
+        vec![
+            needed[0].then(|| g.mul(&self.b)),
+            needed[1].then(|| g.mul(&self.a)),
+        ]
     }
 }
 
@@ -454,9 +460,12 @@ impl Backward for DivBackward {
         "div"
     }
     fn backward(&self, g: &Tensor) -> Vec<Option<Tensor>> {
+        self.backward_needed(g, &[true, true])
+    }
+    fn backward_needed(&self, g: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
         let ga = g.div(&self.b);
-        let gb = ga.mul(&self.a).div(&self.b).neg();
-        vec![Some(ga), Some(gb)]
+        let gb = needed[1].then(|| ga.mul(&self.a).div(&self.b).neg());
+        vec![needed[0].then_some(ga), gb]
     }
 }
 
@@ -484,11 +493,17 @@ impl Backward for PowBackward {
         "pow"
     }
     fn backward(&self, g: &Tensor) -> Vec<Option<Tensor>> {
-        let ga = g.mul(&self.b).mul(&self.a.pow(&self.b.sub(1.0)));
-        // ln(a) is undefined at a <= 0; follow PyTorch and give 0 where a == 0.
-        let safe_log = Tensor::where_(&self.a.eq(0.0), &Tensor::zeros_like(&self.a), &self.a.log());
-        let gb = g.mul(&self.out).mul(&safe_log);
-        vec![Some(ga), Some(gb)]
+        self.backward_needed(g, &[true, true])
+    }
+    fn backward_needed(&self, g: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
+        let ga = needed[0].then(|| g.mul(&self.b).mul(&self.a.pow(&self.b.sub(1.0))));
+        let gb = needed[1].then(|| {
+            // ln(a) is undefined at a <= 0; follow PyTorch and give 0 where a == 0.
+            let safe_log =
+                Tensor::where_(&self.a.eq(0.0), &Tensor::zeros_like(&self.a), &self.a.log());
+            g.mul(&self.out).mul(&safe_log)
+        });
+        vec![ga, gb]
     }
 }
 

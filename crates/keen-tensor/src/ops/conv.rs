@@ -308,9 +308,12 @@ impl Backward for Conv2dBackward {
         "conv2d"
     }
     fn backward(&self, gy: &Tensor) -> Vec<Option<Tensor>> {
+        self.backward_needed(gy, &[true, true])
+    }
+    fn backward_needed(&self, gy: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
         vec![
-            Some(conv2d_transpose_with(gy, &self.k, self.g)),
-            Some(backprop_kernel_with(&self.x, gy, self.g)),
+            needed[0].then(|| conv2d_transpose_with(gy, &self.k, self.g)),
+            needed[1].then(|| backprop_kernel_with(&self.x, gy, self.g)),
         ]
     }
 }
@@ -475,9 +478,12 @@ impl Backward for Conv2dTransposeBackward {
         "conv2d_transpose"
     }
     fn backward(&self, dx: &Tensor) -> Vec<Option<Tensor>> {
+        self.backward_needed(dx, &[true, true])
+    }
+    fn backward_needed(&self, dx: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
         vec![
-            Some(conv2d_with(dx, &self.k, self.g)),
-            Some(backprop_kernel_with(dx, &self.gy, self.g)),
+            needed[0].then(|| conv2d_with(dx, &self.k, self.g)),
+            needed[1].then(|| backprop_kernel_with(dx, &self.gy, self.g)),
         ]
     }
 }
@@ -582,9 +588,12 @@ impl Backward for BackpropKernelBackward {
         "conv2d_backprop_kernel"
     }
     fn backward(&self, dk: &Tensor) -> Vec<Option<Tensor>> {
+        self.backward_needed(dk, &[true, true])
+    }
+    fn backward_needed(&self, dk: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
         vec![
-            Some(conv2d_transpose_with(&self.gy, dk, self.g)),
-            Some(conv2d_with(&self.x, dk, self.g)),
+            needed[0].then(|| conv2d_transpose_with(&self.gy, dk, self.g)),
+            needed[1].then(|| conv2d_with(&self.x, dk, self.g)),
         ]
     }
 }

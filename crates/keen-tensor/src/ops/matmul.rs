@@ -210,9 +210,12 @@ impl Backward for MatmulBackward {
         "matmul"
     }
     fn backward(&self, g: &Tensor) -> Vec<Option<Tensor>> {
-        let ga = g.matmul(&self.b.transpose(-2, -1));
-        let gb = self.a.transpose(-2, -1).matmul(g);
-        vec![Some(ga), Some(gb)]
+        self.backward_needed(g, &[true, true])
+    }
+    fn backward_needed(&self, g: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
+        let ga = needed[0].then(|| g.matmul(&self.b.transpose(-2, -1)));
+        let gb = needed[1].then(|| self.a.transpose(-2, -1).matmul(g));
+        vec![ga, gb]
     }
 }
 
