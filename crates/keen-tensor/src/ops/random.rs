@@ -61,7 +61,7 @@
 use crate::dtype::DType;
 use crate::error::{or_panic, Result};
 use crate::kernels::elementwise::fill_chunks;
-use crate::kernels::simd::vectorized;
+use crate::kernels::simd::{vectorized_loop, Loop};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::cell::{Cell, RefCell};
@@ -355,6 +355,41 @@ fn lanes_of_quads(g: &Generator, first: u64) -> [[u32; QUADS]; 4] {
     c
 }
 
+/// `out[i] = f(32 bits of draw + i)` for a run `out` whose first draw starts a Philox block.
+struct Quads<'a, T, F> {
+    g: &'a Generator,
+    draw: u64,
+    out: &'a mut [T],
+    f: &'a F,
+}
+
+impl<T, F: Fn(u32) -> T> Loop for Quads<'_, T, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Quads {
+            g,
+            mut draw,
+            out,
+            f,
+        } = self;
+        let mut runs = out.chunks_exact_mut(4 * QUADS);
+        for run in &mut runs {
+            let c = lanes_of_quads(g, draw / 4);
+            for (i, four) in run.chunks_exact_mut(4).enumerate() {
+                for (lane, o) in four.iter_mut().enumerate() {
+                    *o = f(c[lane][i]);
+                }
+            }
+            draw = draw.wrapping_add((4 * QUADS) as u64);
+        }
+        for o in runs.into_remainder() {
+            *o = f(g.lanes(draw / 4)[(draw % 4) as usize]);
+            draw = draw.wrapping_add(1);
+        }
+    }
+}
+
 /// As [`fill`] for ops that take 32 bits a draw: one Philox block serves four elements.
 fn fill_lanes<T: crate::Element>(
     g: &mut Generator,
@@ -373,21 +408,11 @@ fn fill_lanes<T: crate::Element>(
             rest = &mut rest[1..];
             draw = draw.wrapping_add(1);
         }
-        vectorized(|| {
-            let mut runs = rest.chunks_exact_mut(4 * QUADS);
-            for run in &mut runs {
-                let c = lanes_of_quads(g, draw / 4);
-                for (i, four) in run.chunks_exact_mut(4).enumerate() {
-                    for (lane, o) in four.iter_mut().enumerate() {
-                        *o = f(c[lane][i]);
-                    }
-                }
-                draw = draw.wrapping_add((4 * QUADS) as u64);
-            }
-            for o in runs.into_remainder() {
-                *o = f(g.lanes(draw / 4)[(draw % 4) as usize]);
-                draw = draw.wrapping_add(1);
-            }
+        vectorized_loop(Quads {
+            g,
+            draw,
+            out: rest,
+            f: &f,
         });
     });
     Tensor::from_vec_unchecked(data, shape)
