@@ -41,8 +41,12 @@ const WORKLOADS: &[Workload] = &[
     ("style_step", None),
 ];
 
-/// keen-only workloads (no torch twin): how much `fit` adds to the custom loop's step.
-const EXTRAS: &[Workload] = &[("mlp_fit_step", Some(mlp_fit_step))];
+/// keen-only workloads (no torch twin): how much `fit` adds to the custom loop's step,
+/// and the DCGAN step's convolutions one by one.
+const EXTRAS: &[Workload] = &[
+    ("mlp_fit_step", Some(mlp_fit_step)),
+    ("dcgan_convs", Some(dcgan_convs)),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -350,6 +354,47 @@ fn mlp_fit_step() {
         "lower",
         (med * per_step, lo * per_step, hi * per_step),
     );
+}
+
+/// The three products (forward, input gradient, kernel gradient) of each convolution in
+/// dcgan_step at batch 256, in GFLOP/s: where its time goes. The generator's transposed
+/// convolutions are the input gradients of the convolutions listed for them.
+fn dcgan_convs() {
+    use keen::tensor::ops::conv::Padding;
+    // (name, input (h, c_in), output (oh, c_out), stride) of a 5×5 "same" convolution.
+    let convs = [
+        ("g_deconv1", (7, 64), (7, 64), 1),
+        ("g_deconv2", (14, 32), (7, 64), 2),
+        ("g_deconv3", (28, 1), (14, 32), 2),
+        ("d_conv1", (28, 1), (14, 64), 2),
+        ("d_conv2", (14, 64), (7, 128), 2),
+    ];
+    for (name, (h, ci), (oh, co), s) in convs {
+        let x = randn(&[256, h, h, ci], 1);
+        let k = randn(&[5, 5, ci, co], 2).mul(0.05);
+        let gy = randn(&[256, oh, oh, co], 3);
+        let flops = 2.0 * (256 * oh * oh * 25 * ci * co) as f64;
+        let same = Padding::Same;
+        let report = |what: &str, f: &mut dyn FnMut()| {
+            let (med, lo, hi) = timeit(f, 0.3, 0.1);
+            let gflops = |t: f64| flops / t / 1e9;
+            emit(
+                &format!("{name}_{what}"),
+                "GFLOP/s",
+                "higher",
+                (gflops(med), gflops(hi), gflops(lo)),
+            );
+        };
+        report("fwd", &mut || {
+            black_box(x.conv2d(&k, [s, s], same, [1, 1]));
+        });
+        report("input", &mut || {
+            black_box(gy.conv2d_transpose(&k, [s, s], same, None, [1, 1]));
+        });
+        report("kernel", &mut || {
+            black_box(x.conv2d_backprop_kernel(&gy, [5, 5], [s, s], same, [1, 1]));
+        });
+    }
 }
 
 /// simple_dot: two 64-dim embeddings (943 users, 1682 movies), batch dot product, MSE, Adam.

@@ -10,22 +10,23 @@
 //!
 //! To add a group: write `benches/<family>.rs` (or `groups/<family>.rs`) with a
 //! `criterion_group!(benches, ...)`, declare the module below and append `<family>::benches` to
-//! `criterion_main!`. The conv2d group (DCGAN and 64×64×64 shapes, NHWC) lives in `benches/conv.rs`.
+//! `criterion_main!`.
 
 use criterion::criterion_main;
 
 mod groups {
+    pub mod conv;
     pub mod elementwise;
     pub mod matmul;
+    pub mod random;
     pub mod reduce;
     pub mod util;
 }
-// Hook for the conv engineer's group: uncomment once `benches/conv.rs` exists.
-// mod conv;
 
 criterion_main!(
     groups::matmul::benches,
     groups::elementwise::benches,
     groups::reduce::benches,
-    // conv::benches,
+    groups::conv::benches,
+    groups::random::benches,
 );

@@ -400,8 +400,10 @@ fn flipped_taps<T: Copy>(kernel: &[T], g: &ConvGeom, k0: [usize; 2], t: [usize; 
 }
 
 /// [`conv2d_backprop_input`] for strided convolutions, phase by phase
-/// ([`ConvGeom::backprop_input_phases`]): each phase's forward convolution, then its pixels
-/// copied to their places in `dx`.
+/// ([`ConvGeom::backprop_input_phases`]). The bands of all phases' forward convolutions are
+/// one parallel loop; each band's GEMM lands in a small buffer whose rows are then copied,
+/// still in cache, to the input pixels they belong to (a phase's pixels are `stride` apart).
+/// Every pixel belongs to exactly one phase, so `dx` is zeroed only where a phase has no taps.
 fn backprop_input_by_phases<T: GemmElem>(
     gy: &[T],
     kernel: &[T],
@@ -409,26 +411,96 @@ fn backprop_input_by_phases<T: GemmElem>(
     phases: &[Phase],
 ) -> Vec<T> {
     let c = g.c_in;
-    let mut dx = vec![T::zero(); g.n * g.h * g.w * c];
-    for p in phases {
-        if p.t[0] == 0 || p.t[1] == 0 {
-            continue; // No tap reaches these pixels: their gradient stays zero.
+    let live: Vec<(&Phase, Vec<T>)> = phases
+        .iter()
+        .filter(|p| p.t[0] > 0 && p.t[1] > 0)
+        .map(|p| (p, flipped_taps(kernel, g, p.k0, p.t)))
+        .collect();
+    // (phase, first row) of every band; a band never spans two phases.
+    let bands: Vec<(usize, usize)> = live
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (p, _))| (0..p.g.rows()).step_by(p.g.band()).map(move |r0| (i, r0)))
+        .collect();
+    let cols_len = live
+        .iter()
+        .map(|(p, _)| p.g.band() * p.g.k())
+        .max()
+        .unwrap_or(0);
+    let out_len = live.iter().map(|(p, _)| p.g.band() * c).max().unwrap_or(0);
+    let run = |dx: &DisjointRows<T>, cols: &mut [T], out: &mut [T], (i, r0): (usize, usize)| {
+        let (p, taps) = (&live[i].0, &live[i].1);
+        let pg = &p.g;
+        let (rows, k) = (pg.band().min(pg.rows() - r0), pg.k());
+        let lhs = if pg.is_pointwise() {
+            gy[r0 * k..].as_ptr()
+        } else {
+            im2col(gy, pg, r0, &mut cols[..rows * k]);
+            cols.as_ptr()
+        };
+        // SAFETY: lhs addresses rows × k elements (a band of cols or of gy), taps k × c, out
+        // rows × c; out is this band's own buffer.
+        unsafe {
+            T::gemm(
+                rows,
+                c,
+                k,
+                out.as_mut_ptr(),
+                false,
+                rows_of(lhs, k),
+                rows_of(taps.as_ptr(), c),
+                false,
+            )
+        };
+        let (qh, qw) = (pg.oh, pg.ow);
+        for (j, px) in out[..rows * c].chunks_exact(c).enumerate() {
+            let q = r0 + j;
+            let (b, qy, qx) = (q / (qh * qw), q / qw % qh, q % qw);
+            let (iy, ix) = (qy * g.stride[0] + p.r[0], qx * g.stride[1] + p.r[1]);
+            // SAFETY: pixel (b, iy, ix) belongs to this phase's row q alone.
+            unsafe { dx.write(((b * g.h + iy) * g.w + ix) * c, px) };
         }
-        let part = conv2d(gy, &flipped_taps(kernel, g, p.k0, p.t), &p.g);
-        let (qh, qw) = (p.g.oh, p.g.ow);
-        for b in 0..g.n {
-            for qy in 0..qh {
-                let iy = qy * g.stride[0] + p.r[0];
-                let src = &part[((b * qh + qy) * qw) * c..][..qw * c];
-                let line = &mut dx[((b * g.h + iy) * g.w) * c..][..g.w * c];
-                for (qx, px) in src.chunks_exact(c).enumerate() {
-                    let ix = qx * g.stride[1] + p.r[1];
-                    line[ix * c..][..c].copy_from_slice(px);
-                }
+    };
+    let fill = |dx: &mut [T]| {
+        let dx = DisjointRows(dx.as_mut_ptr());
+        if g.flops() < PAR_FLOPS {
+            let (mut cols, mut out) = (vec![T::zero(); cols_len], vec![T::zero(); out_len]);
+            for &band in &bands {
+                run(&dx, &mut cols, &mut out, band);
             }
+        } else {
+            bands.par_iter().for_each_init(
+                || (vec![T::zero(); cols_len], vec![T::zero(); out_len]),
+                |(cols, out), &band| run(&dx, cols, out, band),
+            );
         }
+    };
+    let len = g.n * g.h * g.w * c;
+    if live.len() == phases.len() {
+        // The phases partition the pixels, so each is written exactly once.
+        written_by(len, fill)
+    } else {
+        let mut dx = vec![T::zero(); len];
+        fill(&mut dx);
+        dx
     }
-    dx
+}
+
+/// A buffer that threads write in disjoint runs through a raw pointer.
+struct DisjointRows<T>(*mut T);
+
+// SAFETY: writers promise disjoint runs (see `write`); T is plain data.
+unsafe impl<T: Send> Sync for DisjointRows<T> {}
+
+impl<T: Copy> DisjointRows<T> {
+    /// Copies `src` to `at..at + src.len()`.
+    ///
+    /// # Safety
+    /// The run must lie inside the buffer, and no other thread may touch it meanwhile.
+    unsafe fn write(&self, at: usize, src: &[T]) {
+        // SAFETY: forwarded from the caller.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.0.add(at), src.len()) }
+    }
 }
 
 /// [`conv2d_backprop_input`] for any geometry: `cols = gy · kernelᵀ` band by band, each band
@@ -660,6 +732,9 @@ mod tests {
             let g = matches_the_scatter(case, 8, 3);
             assert!(g.backprop_input_phases().is_some());
         }
+        // Wide enough for the parallel loop, with several bands per phase.
+        let g = matches_the_scatter((14, 14, 5, 2, 1, 1, 7, 7), 64, 64);
+        assert!(g.flops() >= PAR_FLOPS && g.backprop_input_phases().is_some());
         // Phase 2 would read gy one row ahead of its output (negative padding): the scatter.
         let g = matches_the_scatter((10, 11, 3, 3, 1, 1, 4, 4), 8, 3);
         assert!(g.backprop_input_phases().is_none());
