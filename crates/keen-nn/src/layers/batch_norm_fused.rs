@@ -19,6 +19,7 @@
 //! a silently wrong result. `BatchNormalization::fused(false)` composes ops that differentiate
 //! twice.
 
+use keen_tensor::kernels::simd::vectorized;
 use keen_tensor::record::{record, Backward};
 use keen_tensor::{DType, Float, Tensor};
 use rayon::prelude::*;
@@ -38,15 +39,17 @@ fn channel_sums<T: Float>(a: &[T], b: Option<&[T]>, c: usize) -> (Vec<f64>, Vec<
         let mut s = vec![0.0f64; c];
         let mut p = vec![0.0f64; c];
         let b_rows = b.map(|b| &b[i * chunk..i * chunk + a_rows.len()]);
-        for (r, row) in a_rows.chunks_exact(c).enumerate() {
-            let other = b_rows.map(|b| &b[r * c..(r + 1) * c]).unwrap_or(row);
-            // Zipped iterators, not indexing: no bounds checks, so the loop vectorises.
-            for (((s, p), &u), &v) in s.iter_mut().zip(p.iter_mut()).zip(row).zip(other) {
-                let (u, v) = (u.to_f64(), v.to_f64());
-                *s += u;
-                *p += u * v;
+        vectorized(|| {
+            for (r, row) in a_rows.chunks_exact(c).enumerate() {
+                let other = b_rows.map(|b| &b[r * c..(r + 1) * c]).unwrap_or(row);
+                // Zipped iterators, not indexing: no bounds checks, so the loop vectorises.
+                for (((s, p), &u), &v) in s.iter_mut().zip(p.iter_mut()).zip(row).zip(other) {
+                    let (u, v) = (u.to_f64(), v.to_f64());
+                    *s += u;
+                    *p += u * v;
+                }
             }
-        }
+        });
         (s, p)
     };
     let merge = |(mut s1, mut p1): (Vec<f64>, Vec<f64>), (s2, p2): (Vec<f64>, Vec<f64>)| {
@@ -79,7 +82,7 @@ fn affine<T: Float>(x: &[T], k: &[f64], y: Option<(&[T], &[f64])>, c0: &[f64]) -
     let run = |(i, o): (usize, &mut [T])| {
         let start = i * chunk;
         let xs = &x[start..start + o.len()];
-        match (y, &a) {
+        vectorized(|| match (y, &a) {
             (Some((y, _)), Some(a)) => {
                 let ys = &y[start..start + o.len()];
                 for ((o, x), y) in o
@@ -102,7 +105,7 @@ fn affine<T: Float>(x: &[T], k: &[f64], y: Option<(&[T], &[f64])>, c0: &[f64]) -
                     }
                 }
             }
-        }
+        })
     };
     if x.len() <= chunk {
         run((0, &mut out));

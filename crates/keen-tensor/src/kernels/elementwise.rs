@@ -1,6 +1,6 @@
 //! Elementwise maps over one or two tensors, with NumPy broadcasting.
 
-use super::simd::vectorized;
+use super::simd::{vectorized, vectorized_loop, Loop};
 use super::{PAR_CHUNK, PAR_MIN};
 use crate::dtype::Element;
 use crate::shape::Shape;
@@ -172,10 +172,30 @@ fn is_trailing(small: &[usize], full: &[usize]) -> bool {
 fn fill_rows<U: Element>(n: usize, m: usize, f: impl Fn(usize, &mut [U]) + Sync + Send) -> Vec<U> {
     let rows_per_chunk = (PAR_CHUNK / m).max(1);
     fill_chunks_sized(n, rows_per_chunk * m, |start, out| {
-        vectorized(|| {
-            for (k, row) in out.chunks_mut(m).enumerate() {
-                f(start + k * m, row);
-            }
+        vectorized_loop(Rows {
+            start,
+            m,
+            out,
+            f: &f,
         })
     })
+}
+
+/// `f(start + k·m, row k)` for each row of `out`: a [`Loop`], because as a closure it was
+/// too long for the inliner to compile into the vector variants.
+struct Rows<'a, U, F> {
+    start: usize,
+    m: usize,
+    out: &'a mut [U],
+    f: &'a F,
+}
+
+impl<U, F: Fn(usize, &mut [U])> Loop for Rows<'_, U, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        for (k, row) in self.out.chunks_mut(self.m).enumerate() {
+            (self.f)(self.start + k * self.m, row);
+        }
+    }
 }
