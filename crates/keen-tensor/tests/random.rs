@@ -319,6 +319,30 @@ fn global_seed_makes_default_draws_reproducible() {
         .join()
         .unwrap();
     assert_ne!(other.to_f64_vec(), d.to_f64_vec());
+
+    // Dropout zeroes with bernoulli's draws from the default generator and scales the rest.
+    for dtype in [DType::Float32, DType::Float64] {
+        let x = Tensor::random_uniform_with([10_001], 1.0, 2.0, dtype, &mut Generator::new(3));
+        set_seed(41);
+        let y = x.dropout(0.3);
+        set_seed(41);
+        let keep = Tensor::bernoulli([10_001], 0.7, dtype);
+        assert_eq!(y.to_f64_vec(), x.mul(&keep.mul(1.0 / 0.7)).to_f64_vec());
+        let zeroed = y.to_f64_vec().iter().filter(|&&v| v == 0.0).count() as f64 / 10_001.0;
+        assert!((zeroed - 0.3).abs() < 0.02, "{zeroed}");
+        assert_eq!(x.dropout(0.0).to_f64_vec(), x.to_f64_vec());
+    }
+    let x = Tensor::ones([3], DType::Float32);
+    let e = x.try_dropout(1.0).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("dropout: rate must be in [0, 1), got 1"),
+        "{e}"
+    );
+    let e = Tensor::ones([3], DType::Int32)
+        .try_dropout(0.5)
+        .unwrap_err();
+    assert!(e.to_string().contains("dropout"), "{e}");
 }
 
 #[test]

@@ -40,8 +40,7 @@ impl Dropout {
         if !training || self.rate == 0.0 {
             return x.clone();
         }
-        let keep = Tensor::bernoulli(x.shape(), 1.0 - self.rate, x.dtype());
-        x.mul(&keep.mul(1.0 / (1.0 - self.rate)))
+        x.dropout(self.rate)
     }
 }
 

@@ -745,6 +745,62 @@ impl Tensor {
         }))
     }
 
+    /// Inverted dropout, as `tf.nn.dropout`: each element is zeroed with probability `rate`
+    /// and the others are scaled by `1 / (1 − rate)`, so the expected value is unchanged. The
+    /// mask is [`bernoulli`](Self::bernoulli)'s (the same draws), drawn already scaled in one
+    /// pass; the gradient flows through the product with it.
+    ///
+    /// ```
+    /// # use keen_tensor::{Tensor, DType};
+    /// let x = Tensor::ones([1000], DType::Float32);
+    /// let y = x.dropout(0.5);
+    /// assert!(y.to_vec::<f32>().iter().all(|&v| v == 0.0 || v == 2.0));
+    /// ```
+    /// # Panics
+    /// `dropout: rate must be in [0, 1), got 1`, and on integer or bool input.
+    #[track_caller]
+    pub fn dropout(&self, rate: f64) -> Tensor {
+        or_panic(self.try_dropout(rate))
+    }
+
+    /// Fallible [`dropout`](Self::dropout).
+    #[track_caller]
+    pub fn try_dropout(&self, rate: f64) -> Result<Tensor> {
+        if !(0.0..1.0).contains(&rate) {
+            crate::bail!(Argument, "dropout: rate must be in [0, 1), got {rate}");
+        }
+        expect_float_dtype("dropout", self.dtype())?;
+        if rate == 0.0 {
+            return Ok(self.clone());
+        }
+        let keep = 1.0 - rate;
+        let threshold = (keep * 4_294_967_296.0) as u64;
+        let shape = self.shape().clone();
+        let mask = with_default_generator(|g| match self.dtype() {
+            DType::Float32 => {
+                let scale = (1.0 / keep) as f32;
+                fill_lanes(g, shape, move |bits| {
+                    if (bits as u64) < threshold {
+                        scale
+                    } else {
+                        0.0
+                    }
+                })
+            }
+            _ => {
+                let scale = 1.0 / keep;
+                fill_lanes(g, shape, move |bits| {
+                    if (bits as u64) < threshold {
+                        scale
+                    } else {
+                        0.0
+                    }
+                })
+            }
+        });
+        self.try_mul(&mask)
+    }
+
     /// Draws `num_samples` class indices per row from the categorical distribution
     /// `softmax(logits)`, as TensorFlow's `random.categorical` (PyTorch's `multinomial` with
     /// replacement, on probabilities). `logits` has shape `(classes,)` or `(batch, classes)`;
