@@ -19,7 +19,7 @@
 //! a silently wrong result. `BatchNormalization::fused(false)` composes ops that differentiate
 //! twice.
 
-use keen_tensor::kernels::simd::vectorized;
+use keen_tensor::kernels::simd::{vectorized, vectorized_loop, Loop};
 use keen_tensor::record::{record, Backward};
 use keen_tensor::{DType, Float, Tensor};
 use rayon::prelude::*;
@@ -82,29 +82,15 @@ fn affine<T: Float>(x: &[T], k: &[f64], y: Option<(&[T], &[f64])>, c0: &[f64]) -
     let run = |(i, o): (usize, &mut [T])| {
         let start = i * chunk;
         let xs = &x[start..start + o.len()];
-        vectorized(|| match (y, &a) {
-            (Some((y, _)), Some(a)) => {
-                let ys = &y[start..start + o.len()];
-                for ((o, x), y) in o
-                    .chunks_exact_mut(c)
-                    .zip(xs.chunks_exact(c))
-                    .zip(ys.chunks_exact(c))
-                {
-                    let coef = k.iter().zip(a).zip(&c0);
-                    for ((o, (&x, &y)), ((&k, &a), &c0)) in
-                        o.iter_mut().zip(x.iter().zip(y)).zip(coef)
-                    {
-                        *o = x * k + y * a + c0;
-                    }
-                }
-            }
-            _ => {
-                for (o, x) in o.chunks_exact_mut(c).zip(xs.chunks_exact(c)) {
-                    for ((o, &x), (&k, &c0)) in o.iter_mut().zip(x).zip(k.iter().zip(&c0)) {
-                        *o = x * k + c0;
-                    }
-                }
-            }
+        let y = y
+            .zip(a.as_deref())
+            .map(|((y, _), a)| (&y[start..start + o.len()], a));
+        vectorized_loop(Affine {
+            out: o,
+            x: xs,
+            k: &k,
+            y,
+            c0: &c0,
         })
     };
     if x.len() <= chunk {
@@ -113,6 +99,47 @@ fn affine<T: Float>(x: &[T], k: &[f64], y: Option<(&[T], &[f64])>, c0: &[f64]) -
         out.par_chunks_mut(chunk).enumerate().for_each(run);
     }
     out
+}
+
+/// One task of [`affine`] as a [`Loop`]: as a closure the inliner left it in baseline SSE.
+struct Affine<'a, T> {
+    out: &'a mut [T],
+    x: &'a [T],
+    k: &'a [T],
+    y: Option<(&'a [T], &'a [T])>,
+    c0: &'a [T],
+}
+
+impl<T: Float> Loop for Affine<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Affine { out, x, k, y, c0 } = self;
+        let c = k.len();
+        match y {
+            Some((y, a)) => {
+                for ((o, x), y) in out
+                    .chunks_exact_mut(c)
+                    .zip(x.chunks_exact(c))
+                    .zip(y.chunks_exact(c))
+                {
+                    let coef = k.iter().zip(a).zip(c0);
+                    for ((o, (&x, &y)), ((&k, &a), &c0)) in
+                        o.iter_mut().zip(x.iter().zip(y)).zip(coef)
+                    {
+                        *o = x * k + y * a + c0;
+                    }
+                }
+            }
+            None => {
+                for (o, x) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                    for ((o, &x), (&k, &c0)) in o.iter_mut().zip(x).zip(k.iter().zip(c0)) {
+                        *o = x * k + c0;
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn to_vec64(t: &Tensor) -> Vec<f64> {
