@@ -10,7 +10,14 @@ use std::hint::black_box;
 
 /// A convolution with padding "same": (name, batch, input (h, c_in), output (oh, c_out),
 /// kernel, stride).
-type Shape = (&'static str, usize, (usize, usize), (usize, usize), usize, usize);
+type Shape = (
+    &'static str,
+    usize,
+    (usize, usize),
+    (usize, usize),
+    usize,
+    usize,
+);
 
 const SHAPES: [Shape; 6] = [
     ("block3x3_64", 8, (64, 64), (64, 64), 3, 1),
