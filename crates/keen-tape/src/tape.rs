@@ -613,6 +613,8 @@ impl GradientTape {
         }
         let _resume = Resume(paused);
 
+        // Which inputs of the current step need a gradient, reused across steps.
+        let mut needed: Vec<bool> = Vec::new();
         for step in path {
             let Step {
                 backward,
@@ -646,7 +648,8 @@ impl GradientTape {
                     g.dtype(),
                 )));
             }
-            let needed: Vec<bool> = inputs.iter().map(|(_, _, _, on)| *on).collect();
+            needed.clear();
+            needed.extend(inputs.iter().map(|(_, _, _, on)| *on));
             let input_grads = backward.backward_needed(&g, &needed);
             if input_grads.len() != inputs.len() {
                 return Err(TapeError::new(format!(

@@ -260,30 +260,7 @@ pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T>
         return Vec::new();
     }
     let band = g.band();
-    // One band: cols (im2col, or the input itself) times the kernel, straight into `dst`.
-    let run = |r0: usize, dst: &mut [T], cols: &mut [T]| {
-        let rows = dst.len() / n;
-        let lhs = if g.is_pointwise() {
-            x[r0 * k..].as_ptr()
-        } else {
-            im2col(x, g, r0, &mut cols[..rows * k]);
-            cols.as_ptr()
-        };
-        // SAFETY: lhs addresses rows × k elements (a band of cols or of x), the kernel k × n,
-        // dst rows × n; dst is a fresh buffer that overlaps neither.
-        unsafe {
-            T::gemm(
-                rows,
-                n,
-                k,
-                dst.as_mut_ptr(),
-                false,
-                rows_of(lhs, k),
-                rows_of(kernel.as_ptr(), n),
-                false,
-            )
-        }
-    };
+    let run = |r0: usize, dst: &mut [T], cols: &mut [T]| forward_band(x, kernel, g, r0, dst, cols);
     let cols_len = if g.is_pointwise() { 0 } else { band * k };
     // Every band's GEMM writes all of its rows (no accumulate), so the output needs no zeroing.
     written_by(m * n, |out| {
@@ -299,6 +276,41 @@ pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T>
             );
         }
     })
+}
+
+/// One band of the forward convolution: the output rows `r0..r0 + dst.len() / c_out`, as
+/// their receptive fields (im2col into `cols`, or the input itself for a pointwise kernel)
+/// times the kernel, written straight into `dst`.
+fn forward_band<T: GemmElem>(
+    x: &[T],
+    kernel: &[T],
+    g: &ConvGeom,
+    r0: usize,
+    dst: &mut [T],
+    cols: &mut [T],
+) {
+    let (k, n) = (g.k(), g.c_out);
+    let rows = dst.len() / n;
+    let lhs = if g.is_pointwise() {
+        x[r0 * k..].as_ptr()
+    } else {
+        im2col(x, g, r0, &mut cols[..rows * k]);
+        cols.as_ptr()
+    };
+    // SAFETY: lhs addresses rows × k elements (a band of cols or of x), the kernel k × n,
+    // dst rows × n; dst is the caller's buffer, which overlaps neither.
+    unsafe {
+        T::gemm(
+            rows,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            false,
+            rows_of(lhs, k),
+            rows_of(kernel.as_ptr(), n),
+            false,
+        )
+    }
 }
 
 /// The input gradient of a convolution, which is also the transposed convolution: `gy`
@@ -431,27 +443,8 @@ fn backprop_input_by_phases<T: GemmElem>(
     let run = |dx: &DisjointRows<T>, cols: &mut [T], out: &mut [T], (i, r0): (usize, usize)| {
         let (p, taps) = (&live[i].0, &live[i].1);
         let pg = &p.g;
-        let (rows, k) = (pg.band().min(pg.rows() - r0), pg.k());
-        let lhs = if pg.is_pointwise() {
-            gy[r0 * k..].as_ptr()
-        } else {
-            im2col(gy, pg, r0, &mut cols[..rows * k]);
-            cols.as_ptr()
-        };
-        // SAFETY: lhs addresses rows × k elements (a band of cols or of gy), taps k × c, out
-        // rows × c; out is this band's own buffer.
-        unsafe {
-            T::gemm(
-                rows,
-                c,
-                k,
-                out.as_mut_ptr(),
-                false,
-                rows_of(lhs, k),
-                rows_of(taps.as_ptr(), c),
-                false,
-            )
-        };
+        let rows = pg.band().min(pg.rows() - r0);
+        forward_band(gy, taps, pg, r0, &mut out[..rows * c], cols);
         let (qh, qw) = (pg.oh, pg.ow);
         for (j, px) in out[..rows * c].chunks_exact(c).enumerate() {
             let q = r0 + j;

@@ -418,6 +418,21 @@ fn fill_lanes<T: crate::Element>(
     Tensor::from_vec_unchecked(data, shape)
 }
 
+/// `value` with probability `p`, else zero, one 32-bit draw an element: bernoulli's mask
+/// (`value` 1) and dropout's (already scaled).
+fn keep_mask<T: crate::Element>(g: &mut Generator, shape: Shape, p: f64, value: f64) -> Tensor {
+    // p·2³² ≤ 2³², so p = 1 keeps every 32-bit draw and p = 0 none.
+    let threshold = (p * 4_294_967_296.0) as u64;
+    let value = T::from_f64(value);
+    fill_lanes(g, shape, move |bits| {
+        if (bits as u64) < threshold {
+            value
+        } else {
+            T::zero()
+        }
+    })
+}
+
 fn expect_float_dtype(op: &str, dtype: DType) -> Result<()> {
     if !dtype.is_float() {
         crate::bail!(DType, "{op}: dtype must be float32 or float64, got {dtype}");
@@ -732,16 +747,8 @@ impl Tensor {
             );
         }
         shape.checked_alloc("bernoulli", dtype)?;
-        // p·2³² ≤ 2³², so p = 1 keeps every 32-bit draw and p = 0 none.
-        let threshold = (p * 4_294_967_296.0) as u64;
         Ok(crate::dispatch_all!(dtype, T, {
-            fill_lanes(g, shape, move |bits| {
-                if (bits as u64) < threshold {
-                    T::one()
-                } else {
-                    T::zero()
-                }
-            })
+            keep_mask::<T>(g, shape, p, 1.0)
         }))
     }
 
@@ -774,29 +781,10 @@ impl Tensor {
             return Ok(self.clone());
         }
         let keep = 1.0 - rate;
-        let threshold = (keep * 4_294_967_296.0) as u64;
         let shape = self.shape().clone();
         let mask = with_default_generator(|g| match self.dtype() {
-            DType::Float32 => {
-                let scale = (1.0 / keep) as f32;
-                fill_lanes(g, shape, move |bits| {
-                    if (bits as u64) < threshold {
-                        scale
-                    } else {
-                        0.0
-                    }
-                })
-            }
-            _ => {
-                let scale = 1.0 / keep;
-                fill_lanes(g, shape, move |bits| {
-                    if (bits as u64) < threshold {
-                        scale
-                    } else {
-                        0.0
-                    }
-                })
-            }
+            DType::Float32 => keep_mask::<f32>(g, shape, keep, 1.0 / keep),
+            _ => keep_mask::<f64>(g, shape, keep, 1.0 / keep),
         });
         self.try_mul(&mask)
     }
