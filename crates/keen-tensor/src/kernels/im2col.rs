@@ -17,11 +17,19 @@
 //! single-threaded, which beats one multi-threaded GEMM per band at these narrow shapes
 //! (`c_out` = 64 columns). When a 1×1 kernel reads every pixel once (stride 1, no padding),
 //! the input is the `cols` matrix itself and no copy is made.
+//!
+//! On small images a "same" window overhangs the border for many pixels: a 5×5 window on a
+//! 7×7 image reads outside it for 31% of its taps, whose zeros im2col would copy and the GEMM
+//! multiply. There the output pixels are cut into [`Class`]es, rectangles whose windows all
+//! keep the same taps inside the image, and each class runs its own GEMM over those taps
+//! only.
 
 use crate::dtype::{Element, Num};
 use crate::kernels::elementwise::written_by;
 use crate::kernels::gemm::{GemmElem, Mat};
 use rayon::prelude::*;
+use std::borrow::Cow;
+use std::ops::Range;
 
 /// Elements of one band of `cols` (512 KiB of f32): two bands plus the packed GEMM
 /// operands fit in the 2 MiB L2 cache of each core.
@@ -135,6 +143,71 @@ impl ConvGeom {
         }
     }
 
+    /// All output pixels with all taps: the plain im2col, zeros included.
+    fn whole(&self) -> Class {
+        Class {
+            y: Run {
+                o: 0..self.oh,
+                lo: 0,
+                hi: self.kh,
+            },
+            x: Run {
+                o: 0..self.ow,
+                lo: 0,
+                hi: self.kw,
+            },
+        }
+    }
+
+    /// Maximal runs of output positions along one axis with the same taps inside the image.
+    fn runs(out: usize, taps: impl Fn(usize) -> Taps) -> Vec<Run> {
+        let mut runs: Vec<Run> = Vec::new();
+        for o in 0..out {
+            let t = taps(o);
+            match runs.last_mut() {
+                Some(r) if (r.lo, r.hi) == (t.lo, t.hi) => r.o.end = o + 1,
+                _ => runs.push(Run {
+                    o: o..o + 1,
+                    lo: t.lo,
+                    hi: t.hi,
+                }),
+            }
+        }
+        runs
+    }
+
+    /// How the output pixels are cut for im2col: into exact classes (every pair of a row run
+    /// and a column run) when the taps outside the image would be over 1/16 of the
+    /// multiply-adds, else one [`whole`](Self::whole) class. Exact classes cost a gather or
+    /// scatter of each output row and a GEMM per class, which pays only where the zeros are
+    /// many (small images, large kernels) and each tap is worth a few channels: a 3×3 "same"
+    /// window on a 64×64 image overhangs for 2% of its taps and stays whole, and so does a
+    /// one-channel input, whose 25-tap windows cost less than moving their output rows
+    /// (measured on DCGAN's first convolution, 28×28×1 → 14×14×64: 80 → 55 GFLOP/s in classes).
+    fn classes(&self) -> Vec<Class> {
+        if self.c_in < 8 {
+            return vec![self.whole()];
+        }
+        let ys = Self::runs(self.oh, |o| self.taps_y(o));
+        let xs = Self::runs(self.ow, |o| self.taps_x(o));
+        let inside = |runs: &[Run]| runs.iter().map(|r| r.o.len() * r.taps()).sum::<usize>();
+        let (all, valid) = (
+            self.oh * self.kh * self.ow * self.kw,
+            inside(&ys) * inside(&xs),
+        );
+        if (all - valid) * 16 <= all {
+            return vec![self.whole()];
+        }
+        ys.iter()
+            .flat_map(|y| {
+                xs.iter().map(move |x| Class {
+                    y: y.clone(),
+                    x: x.clone(),
+                })
+            })
+            .collect()
+    }
+
     #[inline]
     fn taps_y(&self, oy: usize) -> Taps {
         Self::taps(
@@ -168,32 +241,85 @@ struct Taps {
     start: usize,
 }
 
-/// Writes the receptive fields of output pixels `r0..r0 + cols.len() / k` (flattened over
-/// `(b, oy, ox)`) into `cols`, one row of `kh·kw·c_in` each, zeros where a window leaves
-/// the image.
-fn im2col<T: Element>(x: &[T], g: &ConvGeom, r0: usize, cols: &mut [T]) {
-    let (c, k) = (g.c_in, g.k());
+/// Output positions `o` along one axis whose windows read taps `lo..hi` of the kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Run {
+    o: Range<usize>,
+    lo: usize,
+    hi: usize,
+}
+
+impl Run {
+    fn taps(&self) -> usize {
+        self.hi - self.lo
+    }
+}
+
+/// A rectangle of output pixels, in every image of the batch, and the taps its im2col rows
+/// hold: all of them for [`ConvGeom::whole`] (zeros where a window leaves the image), or
+/// exactly those inside the image for every pixel of a class of [`ConvGeom::classes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Class {
+    y: Run,
+    x: Run,
+}
+
+impl Class {
+    /// Pixels of the class in one image.
+    fn per_image(&self) -> usize {
+        self.y.o.len() * self.x.o.len()
+    }
+
+    /// Columns of the class's im2col rows.
+    fn k(&self, c_in: usize) -> usize {
+        self.y.taps() * self.x.taps() * c_in
+    }
+
+    /// `(b, oy, ox)` of the class's `r`-th pixel, counted image by image, row by row.
+    #[inline]
+    fn pixel(&self, r: usize) -> (usize, usize, usize) {
+        let (per, w) = (self.per_image(), self.x.o.len());
+        let i = r % per;
+        (r / per, self.y.o.start + i / w, self.x.o.start + i % w)
+    }
+}
+
+/// Writes the receptive fields of pixels `r0..r0 + cols.len() / class.k(c_in)` of `class`
+/// into `cols`: one row per pixel of taps `class.y.lo..hi` × `class.x.lo..hi`, each tap's
+/// `c_in` channels, zeros where a window leaves the image.
+fn im2col<T: Element>(x: &[T], g: &ConvGeom, class: &Class, r0: usize, cols: &mut [T]) {
+    let (c, k) = (g.c_in, class.k(g.c_in));
+    if k == 0 {
+        return;
+    }
     let (img_len, line_len) = (g.h * g.w * c, g.w * c);
+    let row_len = class.x.taps() * c;
+    // The taps of a window inside both the image and the class, as offsets into the class's.
+    let clip = |t: Taps, run: &Run, dil: usize| {
+        let (lo, hi) = (t.lo.max(run.lo), t.hi.min(run.hi).max(t.lo.max(run.lo)));
+        let start = t.start + (lo - t.lo) * dil;
+        (lo - run.lo, hi - run.lo, start)
+    };
     for (i, row) in cols.chunks_exact_mut(k).enumerate() {
-        let r = r0 + i;
-        let (b, oy, ox) = (r / (g.oh * g.ow), r / g.ow % g.oh, r % g.ow);
+        let (b, oy, ox) = class.pixel(r0 + i);
         let img = &x[b * img_len..][..img_len];
-        let (ty, tx) = (g.taps_y(oy), g.taps_x(ox));
-        row[..ty.lo * g.kw * c].fill(T::zero());
-        row[ty.hi * g.kw * c..].fill(T::zero());
-        for (j, ky) in (ty.lo..ty.hi).enumerate() {
-            let iy = ty.start + j * g.dilation[0];
+        let (y0, y1, iy0) = clip(g.taps_y(oy), &class.y, g.dilation[0]);
+        let (x0, x1, ix0) = clip(g.taps_x(ox), &class.x, g.dilation[1]);
+        row[..y0 * row_len].fill(T::zero());
+        row[y1 * row_len..].fill(T::zero());
+        for j in y0..y1 {
+            let iy = iy0 + (j - y0) * g.dilation[0];
             let line = &img[iy * line_len..][..line_len];
-            let dst = &mut row[ky * g.kw * c..][..g.kw * c];
-            dst[..tx.lo * c].fill(T::zero());
-            dst[tx.hi * c..].fill(T::zero());
+            let dst = &mut row[j * row_len..][..row_len];
+            dst[..x0 * c].fill(T::zero());
+            dst[x1 * c..].fill(T::zero());
             if g.dilation[1] == 1 {
-                // Adjacent taps read adjacent pixels: one run of (hi − lo)·c elements.
-                let run = (tx.hi - tx.lo) * c;
-                dst[tx.lo * c..][..run].copy_from_slice(&line[tx.start * c..][..run]);
+                // Adjacent taps read adjacent pixels: one run of (x1 − x0)·c elements.
+                let run = (x1 - x0) * c;
+                dst[x0 * c..][..run].copy_from_slice(&line[ix0 * c..][..run]);
             } else {
-                for (j, kx) in (tx.lo..tx.hi).enumerate() {
-                    let ix = tx.start + j * g.dilation[1];
+                for (t, kx) in (x0..x1).enumerate() {
+                    let ix = ix0 + t * g.dilation[1];
                     dst[kx * c..][..c].copy_from_slice(&line[ix * c..][..c]);
                 }
             }
@@ -255,62 +381,179 @@ fn transposed<T>(ptr: *const T, cols: usize) -> Mat<T> {
 /// The forward convolution: `x` (n, h, w, c_in) and `kernel` (kh, kw, c_in, c_out), both
 /// contiguous, into a new (n, oh, ow, c_out) buffer.
 pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T> {
-    let (m, k, n) = (g.rows(), g.k(), g.c_out);
+    let (m, n) = (g.rows(), g.c_out);
     if m * n == 0 {
         return Vec::new();
     }
-    let band = g.band();
-    let run = |r0: usize, dst: &mut [T], cols: &mut [T]| forward_band(x, kernel, g, r0, dst, cols);
-    let cols_len = if g.is_pointwise() { 0 } else { band * k };
-    // Every band's GEMM writes all of its rows (no accumulate), so the output needs no zeroing.
+    let fw = Forward::new(kernel, *g);
+    let par = g.flops() >= PAR_FLOPS;
+    // Every pixel belongs to one class and every band's GEMM writes all of its rows (no
+    // accumulate), so the output needs no zeroing.
     written_by(m * n, |out| {
-        if g.flops() < PAR_FLOPS {
-            let mut cols = vec![T::zero(); cols_len];
-            for (i, dst) in out.chunks_mut(band * n).enumerate() {
-                run(i * band, dst, &mut cols);
+        if fw.cut.is_whole() {
+            // Bands are consecutive pixels: each GEMM writes straight into its rows of `out`.
+            let band = fw.cut.band(0);
+            let run = |i: usize, dst: &mut [T], cols: &mut Vec<T>| {
+                fw.run(x, (0, i * band), cols, dst);
+            };
+            if par {
+                out.par_chunks_mut(band * n)
+                    .enumerate()
+                    .for_each_init(Vec::new, |cols, (i, dst)| run(i, dst, cols));
+            } else {
+                let mut cols = Vec::new();
+                for (i, dst) in out.chunks_mut(band * n).enumerate() {
+                    run(i, dst, &mut cols);
+                }
             }
         } else {
-            out.par_chunks_mut(band * n).enumerate().for_each_init(
-                || vec![T::zero(); cols_len],
-                |cols, (i, dst)| run(i * band, dst, cols),
-            );
+            let dst = DisjointRows(out.as_mut_ptr());
+            fw.for_each_band(x, par, |p, row| {
+                // SAFETY: each pixel is one class's, computed by one band.
+                unsafe { dst.write(p * n, row) }
+            });
         }
     })
 }
 
-/// One band of the forward convolution: the output rows `r0..r0 + dst.len() / c_out`, as
-/// their receptive fields (im2col into `cols`, or the input itself for a pointwise kernel)
-/// times the kernel, written straight into `dst`.
-fn forward_band<T: GemmElem>(
-    x: &[T],
-    kernel: &[T],
-    g: &ConvGeom,
-    r0: usize,
-    dst: &mut [T],
-    cols: &mut [T],
-) {
-    let (k, n) = (g.k(), g.c_out);
-    let rows = dst.len() / n;
-    let lhs = if g.is_pointwise() {
-        x[r0 * k..].as_ptr()
-    } else {
-        im2col(x, g, r0, &mut cols[..rows * k]);
-        cols.as_ptr()
-    };
-    // SAFETY: lhs addresses rows × k elements (a band of cols or of x), the kernel k × n,
-    // dst rows × n; dst is the caller's buffer, which overlaps neither.
-    unsafe {
-        T::gemm(
-            rows,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            false,
-            rows_of(lhs, k),
-            rows_of(kernel.as_ptr(), n),
-            false,
-        )
+/// The output pixels of a convolution cut into [`ConvGeom::classes`] and each class into bands
+/// of about [`BAND_ELEMS`] elements of its `cols`.
+struct Cut {
+    g: ConvGeom,
+    classes: Vec<Class>,
+}
+
+impl Cut {
+    fn new(g: ConvGeom) -> Self {
+        Cut {
+            classes: g.classes(),
+            g,
+        }
     }
+
+    /// True for one class of all pixels in order.
+    fn is_whole(&self) -> bool {
+        self.classes.len() == 1 && self.classes[0] == self.g.whole()
+    }
+
+    /// Rows of class `i`: its pixels in all images.
+    fn class_rows(&self, i: usize) -> usize {
+        self.g.n * self.classes[i].per_image()
+    }
+
+    /// Rows per band of class `i`, at least one.
+    fn band(&self, i: usize) -> usize {
+        let k = self.classes[i].k(self.g.c_in).max(1);
+        (BAND_ELEMS / k).clamp(1, self.class_rows(i).max(1))
+    }
+
+    /// (class, first row) of every band, all classes'.
+    fn bands(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        (0..self.classes.len()).flat_map(move |i| {
+            (0..self.class_rows(i))
+                .step_by(self.band(i))
+                .map(move |r0| (i, r0))
+        })
+    }
+
+    /// The rows of band `(class, r0)`.
+    fn rows(&self, (i, r0): (usize, usize)) -> usize {
+        self.band(i).min(self.class_rows(i) - r0)
+    }
+
+    /// The flattened `(b, oy, ox)` index of pixel `r` of class `i`.
+    fn pixel(&self, i: usize, r: usize) -> usize {
+        let (b, oy, ox) = self.classes[i].pixel(r);
+        (b * self.g.oh + oy) * self.g.ow + ox
+    }
+}
+
+/// A forward convolution cut into bands of im2col + GEMM, each [`Class`] with the rows of
+/// the kernel its taps read.
+struct Forward<'a, T: Clone> {
+    cut: Cut,
+    kernels: Vec<Cow<'a, [T]>>,
+}
+
+impl<'a, T: GemmElem> Forward<'a, T> {
+    fn new(kernel: &'a [T], g: ConvGeom) -> Self {
+        let cut = Cut::new(g);
+        let kernels = cut
+            .classes
+            .iter()
+            .map(|class| class_kernel(kernel, &g, class))
+            .collect();
+        Forward { cut, kernels }
+    }
+
+    /// Computes band `(class, r0)` into `dst` (its rows × c_out): their receptive fields
+    /// (im2col into `cols`, grown as needed, or the input itself for a pointwise kernel) times
+    /// the class's kernel rows.
+    fn run(&self, x: &[T], (i, r0): (usize, usize), cols: &mut Vec<T>, dst: &mut [T]) {
+        let (g, class) = (&self.cut.g, &self.cut.classes[i]);
+        let (k, n) = (class.k(g.c_in), g.c_out);
+        let rows = dst.len() / n;
+        let lhs = if g.is_pointwise() {
+            x[r0 * k..].as_ptr()
+        } else {
+            grow(cols, rows * k);
+            im2col(x, g, class, r0, &mut cols[..rows * k]);
+            cols.as_ptr()
+        };
+        // SAFETY: lhs addresses rows × k elements (a band of cols or of x), the kernel k × n,
+        // dst rows × n; dst is the caller's buffer, which overlaps neither.
+        unsafe {
+            T::gemm(
+                rows,
+                n,
+                k,
+                dst.as_mut_ptr(),
+                false,
+                rows_of(lhs, k),
+                rows_of(self.kernels[i].as_ptr(), n),
+                false,
+            )
+        }
+    }
+
+    /// Runs every band (in parallel when `par`) into a scratch buffer and hands each output
+    /// pixel's row to `put(pixel, row)`.
+    fn for_each_band(&self, x: &[T], par: bool, put: impl Fn(usize, &[T]) + Sync) {
+        let n = self.cut.g.c_out;
+        let run = |(cols, out): &mut (Vec<T>, Vec<T>), band: (usize, usize)| {
+            let rows = self.cut.rows(band);
+            grow(out, rows * n);
+            self.run(x, band, cols, &mut out[..rows * n]);
+            for (j, row) in out[..rows * n].chunks_exact(n).enumerate() {
+                put(self.cut.pixel(band.0, band.1 + j), row);
+            }
+        };
+        let bands: Vec<(usize, usize)> = self.cut.bands().collect();
+        if par {
+            bands
+                .par_iter()
+                .for_each_init(Default::default, |scratch, &band| run(scratch, band));
+        } else {
+            let mut scratch = Default::default();
+            for &band in &bands {
+                run(&mut scratch, band);
+            }
+        }
+    }
+}
+
+/// The rows of an HWIO `kernel` that `class`'s taps read: the kernel itself for all taps, a
+/// copy of the taps' `c_in × c_out` blocks otherwise.
+fn class_kernel<'a, T: Copy>(kernel: &'a [T], g: &ConvGeom, class: &Class) -> Cow<'a, [T]> {
+    if (class.y.taps(), class.x.taps()) == (g.kh, g.kw) {
+        return Cow::Borrowed(kernel);
+    }
+    let tap = g.c_in * g.c_out;
+    let mut out = Vec::with_capacity(class.k(g.c_in) * g.c_out);
+    for ky in class.y.lo..class.y.hi {
+        out.extend_from_slice(&kernel[(ky * g.kw + class.x.lo) * tap..][..class.x.taps() * tap]);
+    }
+    Cow::Owned(out)
 }
 
 /// The input gradient of a convolution, which is also the transposed convolution: `gy`
@@ -428,44 +671,43 @@ fn backprop_input_by_phases<T: GemmElem>(
         .filter(|p| p.t[0] > 0 && p.t[1] > 0)
         .map(|p| (p, flipped_taps(kernel, g, p.k0, p.t)))
         .collect();
-    // (phase, first row) of every band; a band never spans two phases.
-    let bands: Vec<(usize, usize)> = live
+    let forwards: Vec<(&Phase, Forward<T>)> = live
+        .iter()
+        .map(|(p, taps)| (*p, Forward::new(taps, p.g)))
+        .collect();
+    // (phase, part, first row) of every band; a band never spans two phases or classes.
+    let bands: Vec<(usize, (usize, usize))> = forwards
         .iter()
         .enumerate()
-        .flat_map(|(i, (p, _))| (0..p.g.rows()).step_by(p.g.band()).map(move |r0| (i, r0)))
+        .flat_map(|(i, (_, fw))| fw.cut.bands().map(move |band| (i, band)))
         .collect();
-    let cols_len = live
-        .iter()
-        .map(|(p, _)| p.g.band() * p.g.k())
-        .max()
-        .unwrap_or(0);
-    let out_len = live.iter().map(|(p, _)| p.g.band() * c).max().unwrap_or(0);
-    let run = |dx: &DisjointRows<T>, cols: &mut [T], out: &mut [T], (i, r0): (usize, usize)| {
-        let (p, taps) = (&live[i].0, &live[i].1);
-        let pg = &p.g;
-        let rows = pg.band().min(pg.rows() - r0);
-        forward_band(gy, taps, pg, r0, &mut out[..rows * c], cols);
-        let (qh, qw) = (pg.oh, pg.ow);
+    let run = |dx: &DisjointRows<T>,
+               (cols, out): &mut (Vec<T>, Vec<T>),
+               (i, band): (usize, (usize, usize))| {
+        let (p, fw) = &forwards[i];
+        let rows = fw.cut.rows(band);
+        grow(out, rows * c);
+        fw.run(gy, band, cols, &mut out[..rows * c]);
+        let (qh, qw) = (p.g.oh, p.g.ow);
         for (j, px) in out[..rows * c].chunks_exact(c).enumerate() {
-            let q = r0 + j;
+            let q = fw.cut.pixel(band.0, band.1 + j);
             let (b, qy, qx) = (q / (qh * qw), q / qw % qh, q % qw);
             let (iy, ix) = (qy * g.stride[0] + p.r[0], qx * g.stride[1] + p.r[1]);
-            // SAFETY: pixel (b, iy, ix) belongs to this phase's row q alone.
+            // SAFETY: pixel (b, iy, ix) belongs to this phase's pixel q alone.
             unsafe { dx.write(((b * g.h + iy) * g.w + ix) * c, px) };
         }
     };
     let fill = |dx: &mut [T]| {
         let dx = DisjointRows(dx.as_mut_ptr());
         if g.flops() < PAR_FLOPS {
-            let (mut cols, mut out) = (vec![T::zero(); cols_len], vec![T::zero(); out_len]);
+            let mut scratch = Default::default();
             for &band in &bands {
-                run(&dx, &mut cols, &mut out, band);
+                run(&dx, &mut scratch, band);
             }
         } else {
-            bands.par_iter().for_each_init(
-                || (vec![T::zero(); cols_len], vec![T::zero(); out_len]),
-                |(cols, out), &band| run(&dx, cols, out, band),
-            );
+            bands
+                .par_iter()
+                .for_each_init(Default::default, |scratch, &band| run(&dx, scratch, band));
         }
     };
     let len = g.n * g.h * g.w * c;
@@ -565,62 +807,91 @@ fn backprop_input_scatter<T: GemmElem>(gy: &[T], kernel: &[T], g: &ConvGeom) -> 
 
 /// The kernel gradient of a convolution: `x` (n, h, w, c_in) and `gy` (n, oh, ow, c_out), both
 /// contiguous, into a new (kh, kw, c_in, c_out) buffer: `colsᵀ · gy` summed over all bands.
+/// A band of an exact class adds into the rows of its taps only, with its rows of `gy`
+/// gathered beside its `cols`.
 pub(crate) fn conv2d_backprop_kernel<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeom) -> Vec<T> {
-    let (m, k, n) = (g.rows(), g.k(), g.c_out);
-    let band = g.band();
-    let cols_len = if g.is_pointwise() { 0 } else { band * k };
-    // Adds band i's contribution colsᵀ · gy_band into acc (k × n).
-    let add_band = |acc: &mut [T], cols: &mut [T], i: usize| {
-        let r0 = i * band;
-        let rows = band.min(m - r0);
+    let (k, n, c) = (g.k(), g.c_out, g.c_in);
+    if k * n == 0 || g.rows() == 0 {
+        return vec![T::zero(); k * n];
+    }
+    let cut = Cut::new(*g);
+    let whole = cut.is_whole();
+    // Adds band (i, r0)'s contribution colsᵀ · gy_band into acc (k × n).
+    let add_band = |(acc, cols, gyt): &mut (Vec<T>, Vec<T>, Vec<T>), band: (usize, usize)| {
+        let ((i, r0), rows) = (band, cut.rows(band));
+        let class = &cut.classes[i];
+        let kc = class.k(c);
+        if kc == 0 {
+            return;
+        }
         let lhs = if g.is_pointwise() {
             x[r0 * k..].as_ptr()
         } else {
-            im2col(x, g, r0, &mut cols[..rows * k]);
+            grow(cols, rows * kc);
+            im2col(x, g, class, r0, &mut cols[..rows * kc]);
             cols.as_ptr()
         };
-        let rhs = rows_of(gy[r0 * n..].as_ptr(), n);
-        // SAFETY: lhsᵀ is k × rows over a band of cols (or x), rhs rows × n of gy, acc k × n.
-        unsafe {
-            T::gemm(
-                k,
-                n,
-                rows,
-                acc.as_mut_ptr(),
-                true,
-                transposed(lhs, k),
-                rhs,
-                false,
-            )
+        let rhs = if whole {
+            gy[r0 * n..].as_ptr()
+        } else {
+            grow(gyt, rows * n);
+            for (j, dst) in gyt[..rows * n].chunks_exact_mut(n).enumerate() {
+                dst.copy_from_slice(&gy[cut.pixel(i, r0 + j) * n..][..n]);
+            }
+            gyt.as_ptr()
         };
-    };
-    let bands = m.div_ceil(band);
-    if k * n == 0 || m == 0 {
-        return vec![T::zero(); k * n];
-    }
-    if g.flops() < PAR_FLOPS {
-        let (mut acc, mut cols) = (vec![T::zero(); k * n], vec![T::zero(); cols_len]);
-        for i in 0..bands {
-            add_band(&mut acc, &mut cols, i);
+        // The class's taps are `ny` runs of `nx·c` rows of the kernel, one per tap row, and
+        // one run when they span whole tap rows.
+        let (ny, nx) = (class.y.taps(), class.x.taps());
+        let (runs, run) = if nx == g.kw { (1, kc) } else { (ny, nx * c) };
+        for j in 0..runs {
+            let row0 = (class.y.lo + j) * g.kw * c + class.x.lo * c;
+            // SAFETY: lhsᵀ's rows j·run.. are `run` columns of the band's cols (or of x),
+            // rows × kc; rhs is rows × n of gy (or its gathered copy); acc's rows row0.. are
+            // `run` rows of the k × n accumulator.
+            unsafe {
+                T::gemm(
+                    run,
+                    n,
+                    rows,
+                    acc.as_mut_ptr().add(row0 * n),
+                    true,
+                    transposed(lhs.add(j * run), kc),
+                    rows_of(rhs, n),
+                    false,
+                )
+            };
         }
-        return acc;
+    };
+    let bands: Vec<(usize, usize)> = cut.bands().collect();
+    let zero = || (vec![T::zero(); k * n], Vec::new(), Vec::new());
+    if g.flops() < PAR_FLOPS {
+        let mut state = zero();
+        for &band in &bands {
+            add_band(&mut state, band);
+        }
+        return state.0;
     }
     // Each worker sums its bands into its own accumulator; the few accumulators are then added.
-    (0..bands)
-        .into_par_iter()
-        .fold(
-            || (vec![T::zero(); k * n], vec![T::zero(); cols_len]),
-            |(mut acc, mut cols), i| {
-                add_band(&mut acc, &mut cols, i);
-                (acc, cols)
-            },
-        )
-        .map(|(acc, _)| acc)
+    bands
+        .par_iter()
+        .fold(zero, |mut state, &band| {
+            add_band(&mut state, band);
+            state
+        })
+        .map(|(acc, _, _)| acc)
         .reduce_with(|mut a, b| {
             add_into(&mut a, &b);
             a
         })
         .expect("at least one band")
+}
+
+/// Grows a scratch buffer to at least `len` elements.
+fn grow<T: Num>(buf: &mut Vec<T>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, T::zero());
+    }
 }
 
 #[cfg(test)]
@@ -708,6 +979,9 @@ mod tests {
             let g = matches_the_scatter(case, 3, 4);
             assert!(g.backprop_input_as_forward().is_some());
         }
+        // DCGAN's first transposed convolution: the forward conv runs in exact classes.
+        let g = matches_the_scatter((7, 7, 5, 1, 1, 2, 7, 7), 4, 8);
+        assert!(g.backprop_input_as_forward().unwrap().classes().len() > 1);
     }
 
     #[test]
@@ -727,10 +1001,123 @@ mod tests {
         }
         // Wide enough for the parallel loop, with several bands per phase.
         let g = matches_the_scatter((14, 14, 5, 2, 1, 1, 7, 7), 64, 64);
-        assert!(g.flops() >= PAR_FLOPS && g.backprop_input_phases().is_some());
+        let phases = g.backprop_input_phases().unwrap();
+        assert!(g.flops() >= PAR_FLOPS && phases.iter().any(|p| p.g.classes().len() > 1));
         // Phase 2 would read gy one row ahead of its output (negative padding): the scatter.
         let g = matches_the_scatter((10, 11, 3, 3, 1, 1, 4, 4), 8, 3);
         assert!(g.backprop_input_phases().is_none());
+    }
+
+    /// The forward convolution and its kernel gradient by the definition, one multiply-add at a
+    /// time: `(y, dkernel)` for `gy`.
+    fn by_definition(x: &[f64], kernel: &[f64], gy: &[f64], g: &ConvGeom) -> (Vec<f64>, Vec<f64>) {
+        let mut y = vec![0.0; g.rows() * g.c_out];
+        let mut dk = vec![0.0; kernel.len()];
+        for b in 0..g.n {
+            for (oy, ox) in (0..g.oh).flat_map(|oy| (0..g.ow).map(move |ox| (oy, ox))) {
+                let p = (b * g.oh + oy) * g.ow + ox;
+                for (ky, kx) in (0..g.kh).flat_map(|ky| (0..g.kw).map(move |kx| (ky, kx))) {
+                    let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize - g.pad[0] as isize;
+                    let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize - g.pad[1] as isize;
+                    if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize {
+                        continue;
+                    }
+                    let px = ((b * g.h + iy as usize) * g.w + ix as usize) * g.c_in;
+                    for ci in 0..g.c_in {
+                        for co in 0..g.c_out {
+                            let t = ((ky * g.kw + kx) * g.c_in + ci) * g.c_out + co;
+                            y[p * g.c_out + co] += x[px + ci] * kernel[t];
+                            dk[t] += x[px + ci] * gy[p * g.c_out + co];
+                        }
+                    }
+                }
+            }
+        }
+        (y, dk)
+    }
+
+    #[test]
+    fn classes_cover_every_pixel_once_with_only_taps_inside() {
+        // A 5×5 "same" window on 7×7 (DCGAN's first transposed conv) overhangs for 31% of its
+        // taps: 5 runs a side.
+        let g = ConvGeom {
+            n: 1,
+            c_in: 8,
+            c_out: 2,
+            ..geom(7, 5, 1, 1, 2, 7)
+        };
+        let classes = g.classes();
+        assert_eq!(classes.len(), 25);
+        let mut seen = [0; 49];
+        for class in &classes {
+            for r in 0..class.per_image() {
+                let (_, oy, ox) = class.pixel(r);
+                seen[oy * 7 + ox] += 1;
+                let (ty, tx) = (g.taps_y(oy), g.taps_x(ox));
+                assert_eq!(
+                    (ty.lo, ty.hi, tx.lo, tx.hi),
+                    (class.y.lo, class.y.hi, class.x.lo, class.x.hi)
+                );
+            }
+        }
+        assert!(seen.iter().all(|&s| s == 1));
+        // A 3×3 window on 64×64 overhangs for 2%: one whole class.
+        assert_eq!(
+            geom(64, 3, 1, 1, 1, 64).classes(),
+            vec![geom(64, 3, 1, 1, 1, 64).whole()]
+        );
+    }
+
+    #[test]
+    fn forward_and_kernel_gradient_by_classes_equal_the_definition() {
+        // (h, w, k, stride, dilation, pad, oh, ow, c_in, c_out, exact classes): DCGAN's
+        // convolutions (one channel: whole), dilation, 'valid', a 3×3 on 32×32 (whole), and
+        // channels wide enough for the parallel loops.
+        let cases = [
+            (7, 7, 5, 1, 1, 2, 7, 7, 8, 4, true),
+            (14, 14, 5, 2, 1, 1, 7, 7, 9, 3, true),
+            (28, 28, 5, 2, 1, 1, 14, 14, 1, 5, false),
+            (9, 8, 3, 1, 2, 2, 9, 8, 8, 3, true),
+            (9, 9, 3, 2, 1, 0, 4, 4, 8, 3, false),
+            (32, 32, 3, 1, 1, 1, 32, 32, 8, 2, false),
+            (7, 7, 5, 1, 1, 2, 7, 7, 32, 32, true),
+        ];
+        for (h, w, k, s, d, p, oh, ow, c_in, c_out, exact) in cases {
+            let g = ConvGeom {
+                n: 3,
+                h,
+                w,
+                c_in,
+                oh,
+                ow,
+                c_out,
+                kh: k,
+                kw: k,
+                stride: [s, s],
+                dilation: [d, d],
+                pad: [p, p],
+            };
+            assert_eq!(g.classes().len() > 1, exact, "{g:?}");
+            let x: Vec<f64> = (0..g.n * h * w * c_in)
+                .map(|i| (i as f64 * 0.37).sin())
+                .collect();
+            let kernel: Vec<f64> = (0..g.k() * c_out)
+                .map(|i| (i as f64 * 0.13).cos())
+                .collect();
+            let gy: Vec<f64> = (0..g.rows() * c_out)
+                .map(|i| (i as f64 * 0.29).sin())
+                .collect();
+            let (y, dk) = by_definition(&x, &kernel, &gy, &g);
+            for (got, want) in [
+                (conv2d(&x, &kernel, &g), y),
+                (conv2d_backprop_kernel(&x, &gy, &g), dk),
+            ] {
+                assert_eq!(got.len(), want.len());
+                for (a, b) in got.iter().zip(&want) {
+                    assert!((a - b).abs() < 1e-10, "{g:?}: {a} vs {b}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -742,7 +1129,7 @@ mod tests {
         let x: Vec<f64> = (0..50).map(|i| (i as f64 * 0.37).sin()).collect();
         let k = g.k();
         let mut cols = vec![0.0; g.rows() * k];
-        im2col(&x, &g, 0, &mut cols);
+        im2col(&x, &g, &g.whole(), 0, &mut cols);
         let c: Vec<f64> = (0..cols.len()).map(|i| (i as f64 * 0.11).cos()).collect();
         let mut back = vec![0.0; x.len()];
         col2im_add(&c, &g, 0, &mut back);
