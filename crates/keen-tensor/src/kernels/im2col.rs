@@ -294,17 +294,31 @@ fn im2col<T: Element>(x: &[T], g: &ConvGeom, class: &Class, r0: usize, cols: &mu
     }
     let (img_len, line_len) = (g.h * g.w * c, g.w * c);
     let row_len = class.x.taps() * c;
-    // The taps of a window inside both the image and the class, as offsets into the class's.
+    // The taps of each window position inside both the image and the class (as offsets into
+    // the class's taps) and the first one's input index, computed once per band: `taps`
+    // divides, and a one-channel row is only 25 copies.
     let clip = |t: Taps, run: &Run, dil: usize| {
         let (lo, hi) = (t.lo.max(run.lo), t.hi.min(run.hi).max(t.lo.max(run.lo)));
         let start = t.start + (lo - t.lo) * dil;
         (lo - run.lo, hi - run.lo, start)
     };
-    for (i, row) in cols.chunks_exact_mut(k).enumerate() {
-        let (b, oy, ox) = class.pixel(r0 + i);
+    let ys: Vec<_> = (class.y.o.clone())
+        .map(|oy| clip(g.taps_y(oy), &class.y, g.dilation[0]))
+        .collect();
+    let xs: Vec<_> = (class.x.o.clone())
+        .map(|ox| clip(g.taps_x(ox), &class.x, g.dilation[1]))
+        .collect();
+    let (b0, oy0, ox0) = class.pixel(r0);
+    let pixels = (b0..).flat_map(|b| {
+        let (ys, xs) = (&ys, &xs);
+        ys.iter()
+            .flat_map(move |y| xs.iter().map(move |x| (b, y, x)))
+    });
+    let skip = (oy0 - class.y.o.start) * xs.len() + (ox0 - class.x.o.start);
+    for (row, (b, &(y0, y1, iy0), &(x0, x1, ix0))) in
+        cols.chunks_exact_mut(k).zip(pixels.skip(skip))
+    {
         let img = &x[b * img_len..][..img_len];
-        let (y0, y1, iy0) = clip(g.taps_y(oy), &class.y, g.dilation[0]);
-        let (x0, x1, ix0) = clip(g.taps_x(ox), &class.x, g.dilation[1]);
         row[..y0 * row_len].fill(T::zero());
         row[y1 * row_len..].fill(T::zero());
         for j in y0..y1 {
