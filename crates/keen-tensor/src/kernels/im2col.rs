@@ -309,16 +309,17 @@ fn im2col<T: Element>(x: &[T], g: &ConvGeom, class: &Class, r0: usize, cols: &mu
         .map(|ox| clip(g.taps_x(ox), &class.x, g.dilation[1]))
         .collect();
     let (b0, oy0, ox0) = class.pixel(r0);
-    let pixels = (b0..).flat_map(|b| {
-        let (ys, xs) = (&ys, &xs);
-        ys.iter()
-            .flat_map(move |y| xs.iter().map(move |x| (b, y, x)))
-    });
-    let skip = (oy0 - class.y.o.start) * xs.len() + (ox0 - class.x.o.start);
-    for (row, (b, &(y0, y1, iy0), &(x0, x1, ix0))) in
-        cols.chunks_exact_mut(k).zip(pixels.skip(skip))
-    {
+    // The position of the row's pixel: image, row and column within the class.
+    let (mut b, mut py, mut px) = (b0, oy0 - class.y.o.start, ox0 - class.x.o.start);
+    for row in cols.chunks_exact_mut(k) {
+        let ((y0, y1, iy0), (x0, x1, ix0)) = (ys[py], xs[px]);
         let img = &x[b * img_len..][..img_len];
+        (px, py) = if px + 1 < xs.len() {
+            (px + 1, py)
+        } else {
+            (0, py + 1)
+        };
+        (py, b) = if py < ys.len() { (py, b) } else { (0, b + 1) };
         row[..y0 * row_len].fill(T::zero());
         row[y1 * row_len..].fill(T::zero());
         for j in y0..y1 {
