@@ -159,6 +159,27 @@ impl ConvGeom {
         }
     }
 
+    /// Output lines per band of the slab path ([`slab_band`]), or `None` where it does not
+    /// apply. With stride 1 and no dilation, the receptive fields of a band of output lines
+    /// are windows into the input lines they read, zero-padded: for kernel row `ky`, pixel
+    /// `(oy, ox)`'s `kw·c_in` values start `c_in` after pixel `(oy, ox − 1)`'s, so one padded
+    /// copy of those lines (a slab) serves as the GEMM operand of every tap row at once, with
+    /// rows `c_in` apart, where im2col would copy each input value `kh·kw` times. The rows
+    /// also run through the padding columns between lines (`kw − 1` wasted rows a line), so
+    /// it is used where those are few (a 3×3 "same" window on 64×64: 3%), and where a tap row
+    /// is deep enough (`kw·c_in` ≥ 64) to be a GEMM of its own.
+    fn slab_lines(&self) -> Option<usize> {
+        let wp = self.ow + self.kw - 1;
+        let applies = self.stride == [1, 1]
+            && self.dilation == [1, 1]
+            && !self.is_pointwise()
+            && self.kw * self.c_in >= 64
+            && (wp - self.ow) * 16 <= wp
+            && self.pad[0] < self.kh
+            && self.pad[1] < self.kw;
+        applies.then(|| (BAND_ELEMS / (wp * self.k())).clamp(1, self.oh))
+    }
+
     /// Maximal runs of output positions along one axis with the same taps inside the image.
     fn runs(out: usize, taps: impl Fn(usize) -> Taps) -> Vec<Run> {
         let mut runs: Vec<Run> = Vec::new();
@@ -400,8 +421,47 @@ pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T>
     if m * n == 0 {
         return Vec::new();
     }
-    let fw = Forward::new(kernel, *g);
     let par = g.flops() >= PAR_FLOPS;
+    if let Some(lines) = g.slab_lines() {
+        return written_by(m * n, |out| {
+            let dst = DisjointRows(out.as_mut_ptr());
+            slab_bands(g, lines, par, |(slab, tmp), b, oy0, l| {
+                let rows = (l - 1) * (g.ow + g.kw - 1) + g.ow;
+                grow(tmp, rows * n);
+                let tmp = &mut tmp[..rows * n];
+                slab_band(x, g, b, oy0, l, slab);
+                // Kernel row ky's taps are its kw·c_in contiguous rows of the kernel.
+                let depth = g.kw * g.c_in;
+                for ky in 0..g.kh {
+                    // SAFETY: the window rows × depth at rows c_in apart starts in the slab
+                    // at line ky and ends inside it (slab_band's contract); kernel rows
+                    // ky·depth.. are depth × n; tmp is rows × n.
+                    unsafe {
+                        T::gemm(
+                            rows,
+                            n,
+                            depth,
+                            tmp.as_mut_ptr(),
+                            ky > 0,
+                            Mat {
+                                ptr: slab.as_ptr().add(ky * (g.ow + g.kw - 1) * g.c_in),
+                                rs: g.c_in as isize,
+                                cs: 1,
+                            },
+                            rows_of(kernel[ky * depth * n..].as_ptr(), n),
+                            false,
+                        )
+                    };
+                }
+                for j in 0..l {
+                    let line = &tmp[j * (g.ow + g.kw - 1) * n..][..g.ow * n];
+                    // SAFETY: output line (b, oy0 + j) belongs to this band alone.
+                    unsafe { dst.write((b * g.oh + oy0 + j) * g.ow * n, line) };
+                }
+            });
+        });
+    }
+    let fw = Forward::new(kernel, *g);
     // Every pixel belongs to one class and every band's GEMM writes all of its rows (no
     // accumulate), so the output needs no zeroing.
     written_by(m * n, |out| {
@@ -554,6 +614,54 @@ impl<'a, T: GemmElem> Forward<'a, T> {
                 run(&mut scratch, band);
             }
         }
+    }
+}
+
+/// Runs `band(scratch, image, first line, lines)` over every band of `lines` output lines
+/// of every image (in parallel when `par`), each thread with its own (slab, tmp) scratch.
+fn slab_bands<T: Num>(
+    g: &ConvGeom,
+    lines: usize,
+    par: bool,
+    band: impl Fn(&mut (Vec<T>, Vec<T>), usize, usize, usize) + Sync,
+) {
+    let bands: Vec<(usize, usize)> = (0..g.n)
+        .flat_map(|b| (0..g.oh).step_by(lines).map(move |oy| (b, oy)))
+        .collect();
+    let run = |scratch: &mut (Vec<T>, Vec<T>), &(b, oy0): &(usize, usize)| {
+        band(scratch, b, oy0, lines.min(g.oh - oy0));
+    };
+    if par {
+        bands.par_iter().for_each_init(Default::default, run);
+    } else {
+        let mut scratch = Default::default();
+        bands.iter().for_each(|band| run(&mut scratch, band));
+    }
+}
+
+/// Fills `slab` with the input lines that output lines `oy0..oy0 + l` of image `b` read,
+/// zero-padded to `ow + kw − 1` pixels, `l + kh − 1` lines of them: slab pixel `(j, i)` is
+/// input pixel `(oy0 + j − pad[0], i − pad[1])`, zero outside the image. Window row `ky` of
+/// output pixel `(oy0 + j, ox)` is then the `kw·c_in` values from slab pixel `(j + ky, ox)` on.
+fn slab_band<T: Num>(x: &[T], g: &ConvGeom, b: usize, oy0: usize, l: usize, slab: &mut Vec<T>) {
+    let (c, wp) = (g.c_in, g.ow + g.kw - 1);
+    let line_len = wp * c;
+    grow(slab, (l + g.kh - 1) * line_len);
+    let img = &x[b * g.h * g.w * c..][..g.h * g.w * c];
+    // Image columns that land in the slab, and where.
+    let (left, cols) = (g.pad[1], g.w.min(wp - g.pad[1]));
+    for (j, line) in slab[..(l + g.kh - 1) * line_len]
+        .chunks_exact_mut(line_len)
+        .enumerate()
+    {
+        let iy = (oy0 + j) as isize - g.pad[0] as isize;
+        if iy < 0 || iy >= g.h as isize {
+            line.fill(T::zero());
+            continue;
+        }
+        line[..left * c].fill(T::zero());
+        line[(left + cols) * c..].fill(T::zero());
+        line[left * c..][..cols * c].copy_from_slice(&img[iy as usize * g.w * c..][..cols * c]);
     }
 }
 
@@ -829,6 +937,9 @@ pub(crate) fn conv2d_backprop_kernel<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeo
     if k * n == 0 || g.rows() == 0 {
         return vec![T::zero(); k * n];
     }
+    if let Some(lines) = g.slab_lines() {
+        return backprop_kernel_by_slabs(x, gy, g, lines);
+    }
     let cut = Cut::new(*g);
     let whole = cut.is_whole();
     // Adds band (i, r0)'s contribution colsᵀ · gy_band into acc (k × n).
@@ -900,6 +1011,58 @@ pub(crate) fn conv2d_backprop_kernel<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeo
             a
         })
         .expect("at least one band")
+}
+
+/// [`conv2d_backprop_kernel`] on slabs ([`ConvGeom::slab_lines`]): kernel row `ky`'s gradient
+/// is the slab window at line `ky` (transposed) times the band's `gy` rows, laid out as the
+/// window's rows are (`ow + kw − 1` a line, zeros for the rows that run through padding).
+fn backprop_kernel_by_slabs<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeom, lines: usize) -> Vec<T> {
+    let (n, wp, depth) = (g.c_out, g.ow + g.kw - 1, g.kw * g.c_in);
+    let acc = std::sync::Mutex::new(Vec::<Vec<T>>::new());
+    let par = g.flops() >= PAR_FLOPS;
+    // Each thread adds into its own accumulator, taken from (or added to) a shared list.
+    slab_bands(g, lines, par, |(slab, gyt), b, oy0, l| {
+        let rows = (l - 1) * wp + g.ow;
+        slab_band(x, g, b, oy0, l, slab);
+        grow(gyt, rows * n);
+        for (j, line) in gyt[..rows * n].chunks_mut(wp * n).enumerate() {
+            line[..g.ow * n].copy_from_slice(&gy[((b * g.oh + oy0 + j) * g.ow) * n..][..g.ow * n]);
+            line[g.ow * n..].fill(T::zero());
+        }
+        let mut mine = acc
+            .lock()
+            .expect("no panics while held")
+            .pop()
+            .unwrap_or_else(|| vec![T::zero(); g.k() * n]);
+        for ky in 0..g.kh {
+            // SAFETY: the slab window at line ky is rows × depth at rows c_in apart
+            // (slab_band's contract), read transposed; gyt is rows × n; the accumulator's
+            // rows ky·depth.. are depth × n.
+            unsafe {
+                T::gemm(
+                    depth,
+                    n,
+                    rows,
+                    mine.as_mut_ptr().add(ky * depth * n),
+                    true,
+                    Mat {
+                        ptr: slab.as_ptr().add(ky * wp * g.c_in),
+                        rs: 1,
+                        cs: g.c_in as isize,
+                    },
+                    rows_of(gyt.as_ptr(), n),
+                    false,
+                )
+            };
+        }
+        acc.lock().expect("no panics while held").push(mine);
+    });
+    let mut parts = acc.into_inner().expect("no panics while held").into_iter();
+    let mut sum = parts.next().unwrap_or_else(|| vec![T::zero(); g.k() * n]);
+    for part in parts {
+        add_into(&mut sum, &part);
+    }
+    sum
 }
 
 /// Grows a scratch buffer to at least `len` elements.
@@ -1133,6 +1296,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn slabs_equal_the_definition() {
+        // (h, k, pad, oh, c_in, c_out, lines per band): 'same' 3×3 (one line per band, and
+        // bands that end mid-image), 'valid', and a 4×4 'same' window (pad 1 before, 2 after).
+        for (h, k, p, oh, c_in, c_out, lines) in [
+            (32, 3, 1, 32, 32, 5, 1),
+            (32, 3, 1, 32, 32, 5, 5),
+            (40, 3, 0, 38, 32, 3, 38),
+            (48, 4, 1, 48, 16, 3, 3),
+        ] {
+            let g = ConvGeom {
+                n: 2,
+                c_in,
+                c_out,
+                ..geom(h, k, 1, 1, p, oh)
+            };
+            assert!(g.slab_lines().is_some(), "{g:?}");
+            let x: Vec<f64> = (0..g.n * h * h * c_in)
+                .map(|i| (i as f64 * 0.37).sin())
+                .collect();
+            let kernel: Vec<f64> = (0..g.k() * c_out)
+                .map(|i| (i as f64 * 0.13).cos())
+                .collect();
+            let gy: Vec<f64> = (0..g.rows() * c_out)
+                .map(|i| (i as f64 * 0.29).sin())
+                .collect();
+            let (y, dk) = by_definition(&x, &kernel, &gy, &g);
+            let got = backprop_kernel_by_slabs(&x, &gy, &g, lines);
+            for (a, b) in conv2d(&x, &kernel, &g)
+                .iter()
+                .zip(&y)
+                .chain(got.iter().zip(&dk))
+            {
+                assert!((a - b).abs() < 1e-10, "{g:?}: {a} vs {b}");
+            }
+        }
+        // The stride-1 input gradient runs as a forward convolution on slabs.
+        let g = matches_the_scatter((34, 34, 3, 1, 1, 1, 34, 34), 4, 32);
+        assert!(g
+            .backprop_input_as_forward()
+            .unwrap()
+            .slab_lines()
+            .is_some());
     }
 
     #[test]
