@@ -22,7 +22,9 @@
 //! 7×7 image reads outside it for 31% of its taps, whose zeros im2col would copy and the GEMM
 //! multiply. There the output pixels are cut into [`Class`]es, rectangles whose windows all
 //! keep the same taps inside the image, and each class runs its own GEMM over those taps
-//! only.
+//! only. On large images with stride 1 there is no im2col at all: a zero-padded copy of a
+//! band's input lines (a slab) already holds every window of a kernel row at a fixed stride
+//! ([`ConvGeom::slab_lines`]).
 
 use crate::dtype::{Element, Num};
 use crate::kernels::elementwise::written_by;
