@@ -1114,11 +1114,10 @@ mod tests {
     /// A square-kernel geometry of two images: (h, w, k, stride, dilation, pad, oh, ow).
     type Case = (usize, usize, usize, usize, usize, usize, usize, usize);
 
-    /// The fast input gradient (whatever path `conv2d_backprop_input` takes for `case`) equals
-    /// the col2im scatter, which handles every geometry.
-    fn matches_the_scatter(case: Case, c_in: usize, c_out: usize) -> ConvGeom {
+    /// The geometry of `case` with `c_in` and `c_out` channels.
+    fn square(case: Case, c_in: usize, c_out: usize) -> ConvGeom {
         let (h, w, k, s, d, p, oh, ow) = case;
-        let g = ConvGeom {
+        ConvGeom {
             n: 2,
             h,
             w,
@@ -1131,7 +1130,13 @@ mod tests {
             stride: [s, s],
             dilation: [d, d],
             pad: [p, p],
-        };
+        }
+    }
+
+    /// The fast input gradient (whatever path `conv2d_backprop_input` takes for `case`) equals
+    /// the col2im scatter, which handles every geometry.
+    fn matches_the_scatter(case: Case, c_in: usize, c_out: usize) -> ConvGeom {
+        let g = square(case, c_in, c_out);
         let gy: Vec<f64> = (0..g.rows() * c_out)
             .map(|i| (i as f64 * 0.37).sin())
             .collect();
@@ -1265,37 +1270,26 @@ mod tests {
         for (h, w, k, s, d, p, oh, ow, c_in, c_out, exact) in cases {
             let g = ConvGeom {
                 n: 3,
-                h,
-                w,
-                c_in,
-                oh,
-                ow,
-                c_out,
-                kh: k,
-                kw: k,
-                stride: [s, s],
-                dilation: [d, d],
-                pad: [p, p],
+                ..square((h, w, k, s, d, p, oh, ow), c_in, c_out)
             };
             assert_eq!(g.classes().len() > 1, exact, "{g:?}");
-            let x: Vec<f64> = (0..g.n * h * w * c_in)
-                .map(|i| (i as f64 * 0.37).sin())
-                .collect();
-            let kernel: Vec<f64> = (0..g.k() * c_out)
-                .map(|i| (i as f64 * 0.13).cos())
-                .collect();
-            let gy: Vec<f64> = (0..g.rows() * c_out)
-                .map(|i| (i as f64 * 0.29).sin())
-                .collect();
-            let (y, dk) = by_definition(&x, &kernel, &gy, &g);
-            for (got, want) in [
-                (conv2d(&x, &kernel, &g), y),
-                (conv2d_backprop_kernel(&x, &gy, &g), dk),
-            ] {
-                assert_eq!(got.len(), want.len());
-                for (a, b) in got.iter().zip(&want) {
-                    assert!((a - b).abs() < 1e-10, "{g:?}: {a} vs {b}");
-                }
+            agrees_with_the_definition(&g, |x, gy| conv2d_backprop_kernel(x, gy, &g));
+        }
+    }
+
+    /// Checks [`conv2d`] and `kernel_grad(x, gy)` against [`by_definition`] on formula-filled
+    /// operands.
+    fn agrees_with_the_definition(g: &ConvGeom, kernel_grad: impl Fn(&[f64], &[f64]) -> Vec<f64>) {
+        let fill =
+            |len: usize, f: f64| -> Vec<f64> { (0..len).map(|i| (i as f64 * f).sin()).collect() };
+        let x = fill(g.n * g.h * g.w * g.c_in, 0.37);
+        let kernel = fill(g.k() * g.c_out, 0.13);
+        let gy = fill(g.rows() * g.c_out, 0.29);
+        let (y, dk) = by_definition(&x, &kernel, &gy, g);
+        for (got, want) in [(conv2d(&x, &kernel, g), y), (kernel_grad(&x, &gy), dk)] {
+            assert_eq!(got.len(), want.len());
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-10, "{g:?}: {a} vs {b}");
             }
         }
     }
@@ -1317,24 +1311,7 @@ mod tests {
                 ..geom(h, k, 1, 1, p, oh)
             };
             assert!(g.slab_lines().is_some(), "{g:?}");
-            let x: Vec<f64> = (0..g.n * h * h * c_in)
-                .map(|i| (i as f64 * 0.37).sin())
-                .collect();
-            let kernel: Vec<f64> = (0..g.k() * c_out)
-                .map(|i| (i as f64 * 0.13).cos())
-                .collect();
-            let gy: Vec<f64> = (0..g.rows() * c_out)
-                .map(|i| (i as f64 * 0.29).sin())
-                .collect();
-            let (y, dk) = by_definition(&x, &kernel, &gy, &g);
-            let got = backprop_kernel_by_slabs(&x, &gy, &g, lines);
-            for (a, b) in conv2d(&x, &kernel, &g)
-                .iter()
-                .zip(&y)
-                .chain(got.iter().zip(&dk))
-            {
-                assert!((a - b).abs() < 1e-10, "{g:?}: {a} vs {b}");
-            }
+            agrees_with_the_definition(&g, |x, gy| backprop_kernel_by_slabs(x, gy, &g, lines));
         }
         // The stride-1 input gradient runs as a forward convolution on slabs.
         let g = matches_the_scatter((34, 34, 3, 1, 1, 1, 34, 34), 4, 32);
