@@ -171,7 +171,7 @@ impl ConvGeom {
     /// it is used where those are few (a 3×3 "same" window on 64×64: 3%), and where a tap row
     /// is deep enough (`kw·c_in` ≥ 64) to be a GEMM of its own.
     fn slab_lines(&self) -> Option<usize> {
-        let wp = self.ow + self.kw - 1;
+        let wp = self.slab_width();
         let applies = self.stride == [1, 1]
             && self.dilation == [1, 1]
             && !self.is_pointwise()
@@ -180,6 +180,11 @@ impl ConvGeom {
             && self.pad[0] < self.kh
             && self.pad[1] < self.kw;
         applies.then(|| (BAND_ELEMS / (wp * self.k())).clamp(1, self.oh))
+    }
+
+    /// Pixels of a slab line: the output line and the window's overhang.
+    fn slab_width(&self) -> usize {
+        self.ow + self.kw - 1
     }
 
     /// Maximal runs of output positions along one axis with the same taps inside the image.
@@ -425,43 +430,7 @@ pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T>
     }
     let par = g.flops() >= PAR_FLOPS;
     if let Some(lines) = g.slab_lines() {
-        return written_by(m * n, |out| {
-            let dst = DisjointRows(out.as_mut_ptr());
-            slab_bands(g, lines, par, |(slab, tmp), b, oy0, l| {
-                let rows = (l - 1) * (g.ow + g.kw - 1) + g.ow;
-                grow(tmp, rows * n);
-                let tmp = &mut tmp[..rows * n];
-                slab_band(x, g, b, oy0, l, slab);
-                // Kernel row ky's taps are its kw·c_in contiguous rows of the kernel.
-                let depth = g.kw * g.c_in;
-                for ky in 0..g.kh {
-                    // SAFETY: the window rows × depth at rows c_in apart starts in the slab
-                    // at line ky and ends inside it (slab_band's contract); kernel rows
-                    // ky·depth.. are depth × n; tmp is rows × n.
-                    unsafe {
-                        T::gemm(
-                            rows,
-                            n,
-                            depth,
-                            tmp.as_mut_ptr(),
-                            ky > 0,
-                            Mat {
-                                ptr: slab.as_ptr().add(ky * (g.ow + g.kw - 1) * g.c_in),
-                                rs: g.c_in as isize,
-                                cs: 1,
-                            },
-                            rows_of(kernel[ky * depth * n..].as_ptr(), n),
-                            false,
-                        )
-                    };
-                }
-                for j in 0..l {
-                    let line = &tmp[j * (g.ow + g.kw - 1) * n..][..g.ow * n];
-                    // SAFETY: output line (b, oy0 + j) belongs to this band alone.
-                    unsafe { dst.write((b * g.oh + oy0 + j) * g.ow * n, line) };
-                }
-            });
-        });
+        return conv2d_by_slabs(x, kernel, g, lines);
     }
     let fw = Forward::new(kernel, *g);
     // Every pixel belongs to one class and every band's GEMM writes all of its rows (no
@@ -606,39 +575,115 @@ impl<'a, T: GemmElem> Forward<'a, T> {
             }
         };
         let bands: Vec<(usize, usize)> = self.cut.bands().collect();
-        if par {
-            bands
-                .par_iter()
-                .for_each_init(Default::default, |scratch, &band| run(scratch, band));
-        } else {
-            let mut scratch = Default::default();
-            for &band in &bands {
-                run(&mut scratch, band);
-            }
-        }
+        for_each_scratch(&bands, par, |scratch, &band| run(scratch, band));
     }
 }
 
-/// Runs `band(scratch, image, first line, lines)` over every band of `lines` output lines
-/// of every image (in parallel when `par`), each thread with its own (slab, tmp) scratch.
-fn slab_bands<T: Num>(
-    g: &ConvGeom,
-    lines: usize,
+/// Runs `run(scratch, item)` for every item, in parallel when `par`, each thread with its
+/// own scratch buffers.
+fn for_each_scratch<I: Sync, S: Default + Send>(
+    items: &[I],
     par: bool,
-    band: impl Fn(&mut (Vec<T>, Vec<T>), usize, usize, usize) + Sync,
+    run: impl Fn(&mut S, &I) + Sync,
 ) {
-    let bands: Vec<(usize, usize)> = (0..g.n)
-        .flat_map(|b| (0..g.oh).step_by(lines).map(move |oy| (b, oy)))
-        .collect();
-    let run = |scratch: &mut (Vec<T>, Vec<T>), &(b, oy0): &(usize, usize)| {
-        band(scratch, b, oy0, lines.min(g.oh - oy0));
-    };
     if par {
-        bands.par_iter().for_each_init(Default::default, run);
+        items
+            .par_iter()
+            .for_each_init(S::default, |s, item| run(s, item));
     } else {
-        let mut scratch = Default::default();
-        bands.iter().for_each(|band| run(&mut scratch, band));
+        let mut scratch = S::default();
+        items.iter().for_each(|item| run(&mut scratch, item));
     }
+}
+
+/// `Σ add(item)` over the items into a `len`-element accumulator, in parallel when `par`: each
+/// worker adds its items into its own accumulator (with its own scratch), and the few
+/// accumulators are then added.
+fn sum_over<T: Num, I: Sync, S: Default + Send>(
+    items: &[I],
+    len: usize,
+    par: bool,
+    add: impl Fn(&mut Vec<T>, &mut S, &I) + Sync,
+) -> Vec<T> {
+    let zero = || (vec![T::zero(); len], S::default());
+    let fold = |(mut acc, mut scratch): (Vec<T>, S), item: &I| {
+        add(&mut acc, &mut scratch, item);
+        (acc, scratch)
+    };
+    if !par {
+        return items.iter().fold(zero(), fold).0;
+    }
+    items
+        .par_iter()
+        .fold(zero, fold)
+        .map(|(acc, _)| acc)
+        .reduce_with(|mut a, b| {
+            add_into(&mut a, &b);
+            a
+        })
+        .unwrap_or_else(|| vec![T::zero(); len])
+}
+
+/// (image, first output line, lines) of every band of `lines` output lines of every image.
+fn slab_bands(g: &ConvGeom, lines: usize) -> Vec<(usize, usize, usize)> {
+    (0..g.n)
+        .flat_map(|b| {
+            (0..g.oh)
+                .step_by(lines)
+                .map(move |oy| (b, oy, lines.min(g.oh - oy)))
+        })
+        .collect()
+}
+
+/// [`conv2d`] on slabs ([`ConvGeom::slab_lines`]): for each kernel row `ky`, the slab window
+/// at line `ky` times the kernel's rows of that row, summed into a buffer laid out as the
+/// window's rows are, whose real pixels are then copied out.
+fn conv2d_by_slabs<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom, lines: usize) -> Vec<T> {
+    let (n, wp, depth) = (g.c_out, g.slab_width(), g.kw * g.c_in);
+    let bands = slab_bands(g, lines);
+    written_by(g.rows() * n, |out| {
+        let dst = DisjointRows(out.as_mut_ptr());
+        let par = g.flops() >= PAR_FLOPS;
+        for_each_scratch(
+            &bands,
+            par,
+            |(slab, tmp): &mut (Vec<T>, Vec<T>), &(b, oy0, l)| {
+                let rows = (l - 1) * wp + g.ow;
+                slab_band(x, g, b, oy0, l, slab);
+                grow(tmp, rows * n);
+                for ky in 0..g.kh {
+                    // SAFETY: the window rows × depth at rows c_in apart starts in the slab at
+                    // line ky and ends inside it (slab_band's contract); kernel rows ky·depth.. are
+                    // depth × n; tmp is rows × n.
+                    unsafe {
+                        T::gemm(
+                            rows,
+                            n,
+                            depth,
+                            tmp.as_mut_ptr(),
+                            ky > 0,
+                            Mat {
+                                ptr: slab.as_ptr().add(ky * wp * g.c_in),
+                                rs: g.c_in as isize,
+                                cs: 1,
+                            },
+                            rows_of(kernel[ky * depth * n..].as_ptr(), n),
+                            false,
+                        )
+                    };
+                }
+                for j in 0..l {
+                    // SAFETY: output line (b, oy0 + j) belongs to this band alone.
+                    unsafe {
+                        dst.write(
+                            (b * g.oh + oy0 + j) * g.ow * n,
+                            &tmp[j * wp * n..][..g.ow * n],
+                        )
+                    };
+                }
+            },
+        );
+    })
 }
 
 /// Fills `slab` with the input lines that output lines `oy0..oy0 + l` of image `b` read,
@@ -646,7 +691,7 @@ fn slab_bands<T: Num>(
 /// input pixel `(oy0 + j − pad[0], i − pad[1])`, zero outside the image. Window row `ky` of
 /// output pixel `(oy0 + j, ox)` is then the `kw·c_in` values from slab pixel `(j + ky, ox)` on.
 fn slab_band<T: Num>(x: &[T], g: &ConvGeom, b: usize, oy0: usize, l: usize, slab: &mut Vec<T>) {
-    let (c, wp) = (g.c_in, g.ow + g.kw - 1);
+    let (c, wp) = (g.c_in, g.slab_width());
     let line_len = wp * c;
     grow(slab, (l + g.kh - 1) * line_len);
     let img = &x[b * g.h * g.w * c..][..g.h * g.w * c];
@@ -813,27 +858,18 @@ fn backprop_input_by_phases<T: GemmElem>(
         let rows = fw.cut.rows(band);
         grow(out, rows * c);
         fw.run(gy, band, cols, &mut out[..rows * c]);
-        let (qh, qw) = (p.g.oh, p.g.ow);
         for (j, px) in out[..rows * c].chunks_exact(c).enumerate() {
-            let q = fw.cut.pixel(band.0, band.1 + j);
-            let (b, qy, qx) = (q / (qh * qw), q / qw % qh, q % qw);
+            let (b, qy, qx) = fw.cut.classes[band.0].pixel(band.1 + j);
             let (iy, ix) = (qy * g.stride[0] + p.r[0], qx * g.stride[1] + p.r[1]);
-            // SAFETY: pixel (b, iy, ix) belongs to this phase's pixel q alone.
+            // SAFETY: pixel (b, iy, ix) belongs to this phase's pixel (b, qy, qx) alone.
             unsafe { dx.write(((b * g.h + iy) * g.w + ix) * c, px) };
         }
     };
     let fill = |dx: &mut [T]| {
         let dx = DisjointRows(dx.as_mut_ptr());
-        if g.flops() < PAR_FLOPS {
-            let mut scratch = Default::default();
-            for &band in &bands {
-                run(&dx, &mut scratch, band);
-            }
-        } else {
-            bands
-                .par_iter()
-                .for_each_init(Default::default, |scratch, &band| run(&dx, scratch, band));
-        }
+        for_each_scratch(&bands, g.flops() >= PAR_FLOPS, |scratch, &band| {
+            run(&dx, scratch, band)
+        });
     };
     let len = g.n * g.h * g.w * c;
     if live.len() == phases.len() {
@@ -945,85 +981,65 @@ pub(crate) fn conv2d_backprop_kernel<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeo
     let cut = Cut::new(*g);
     let whole = cut.is_whole();
     // Adds band (i, r0)'s contribution colsᵀ · gy_band into acc (k × n).
-    let add_band = |(acc, cols, gyt): &mut (Vec<T>, Vec<T>, Vec<T>), band: (usize, usize)| {
-        let ((i, r0), rows) = (band, cut.rows(band));
-        let class = &cut.classes[i];
-        let kc = class.k(c);
-        if kc == 0 {
-            return;
-        }
-        let lhs = if g.is_pointwise() {
-            x[r0 * k..].as_ptr()
-        } else {
-            grow(cols, rows * kc);
-            im2col(x, g, class, r0, &mut cols[..rows * kc]);
-            cols.as_ptr()
-        };
-        let rhs = if whole {
-            gy[r0 * n..].as_ptr()
-        } else {
-            grow(gyt, rows * n);
-            for (j, dst) in gyt[..rows * n].chunks_exact_mut(n).enumerate() {
-                dst.copy_from_slice(&gy[cut.pixel(i, r0 + j) * n..][..n]);
+    let add_band =
+        |acc: &mut Vec<T>, (cols, gyt): &mut (Vec<T>, Vec<T>), &band: &(usize, usize)| {
+            let ((i, r0), rows) = (band, cut.rows(band));
+            let class = &cut.classes[i];
+            let kc = class.k(c);
+            if kc == 0 {
+                return;
             }
-            gyt.as_ptr()
-        };
-        // The class's taps are `ny` runs of `nx·c` rows of the kernel, one per tap row, and
-        // one run when they span whole tap rows.
-        let (ny, nx) = (class.y.taps(), class.x.taps());
-        let (runs, run) = if nx == g.kw { (1, kc) } else { (ny, nx * c) };
-        for j in 0..runs {
-            let row0 = (class.y.lo + j) * g.kw * c + class.x.lo * c;
-            // SAFETY: lhsᵀ's rows j·run.. are `run` columns of the band's cols (or of x),
-            // rows × kc; rhs is rows × n of gy (or its gathered copy); acc's rows row0.. are
-            // `run` rows of the k × n accumulator.
-            unsafe {
-                T::gemm(
-                    run,
-                    n,
-                    rows,
-                    acc.as_mut_ptr().add(row0 * n),
-                    true,
-                    transposed(lhs.add(j * run), kc),
-                    rows_of(rhs, n),
-                    false,
-                )
+            let lhs = if g.is_pointwise() {
+                x[r0 * k..].as_ptr()
+            } else {
+                grow(cols, rows * kc);
+                im2col(x, g, class, r0, &mut cols[..rows * kc]);
+                cols.as_ptr()
             };
-        }
-    };
+            let rhs = if whole {
+                gy[r0 * n..].as_ptr()
+            } else {
+                grow(gyt, rows * n);
+                for (j, dst) in gyt[..rows * n].chunks_exact_mut(n).enumerate() {
+                    dst.copy_from_slice(&gy[cut.pixel(i, r0 + j) * n..][..n]);
+                }
+                gyt.as_ptr()
+            };
+            // The class's taps are `ny` runs of `nx·c` rows of the kernel, one per tap row, and
+            // one run when they span whole tap rows.
+            let (ny, nx) = (class.y.taps(), class.x.taps());
+            let (runs, run) = if nx == g.kw { (1, kc) } else { (ny, nx * c) };
+            for j in 0..runs {
+                let row0 = (class.y.lo + j) * g.kw * c + class.x.lo * c;
+                // SAFETY: lhsᵀ's rows j·run.. are `run` columns of the band's cols (or of x),
+                // rows × kc; rhs is rows × n of gy (or its gathered copy); acc's rows row0.. are
+                // `run` rows of the k × n accumulator.
+                unsafe {
+                    T::gemm(
+                        run,
+                        n,
+                        rows,
+                        acc.as_mut_ptr().add(row0 * n),
+                        true,
+                        transposed(lhs.add(j * run), kc),
+                        rows_of(rhs, n),
+                        false,
+                    )
+                };
+            }
+        };
     let bands: Vec<(usize, usize)> = cut.bands().collect();
-    let zero = || (vec![T::zero(); k * n], Vec::new(), Vec::new());
-    if g.flops() < PAR_FLOPS {
-        let mut state = zero();
-        for &band in &bands {
-            add_band(&mut state, band);
-        }
-        return state.0;
-    }
-    // Each worker sums its bands into its own accumulator; the few accumulators are then added.
-    bands
-        .par_iter()
-        .fold(zero, |mut state, &band| {
-            add_band(&mut state, band);
-            state
-        })
-        .map(|(acc, _, _)| acc)
-        .reduce_with(|mut a, b| {
-            add_into(&mut a, &b);
-            a
-        })
-        .expect("at least one band")
+    sum_over(&bands, k * n, g.flops() >= PAR_FLOPS, add_band)
 }
 
 /// [`conv2d_backprop_kernel`] on slabs ([`ConvGeom::slab_lines`]): kernel row `ky`'s gradient
 /// is the slab window at line `ky` (transposed) times the band's `gy` rows, laid out as the
 /// window's rows are (`ow + kw − 1` a line, zeros for the rows that run through padding).
 fn backprop_kernel_by_slabs<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeom, lines: usize) -> Vec<T> {
-    let (n, wp, depth) = (g.c_out, g.ow + g.kw - 1, g.kw * g.c_in);
-    let acc = std::sync::Mutex::new(Vec::<Vec<T>>::new());
-    let par = g.flops() >= PAR_FLOPS;
-    // Each thread adds into its own accumulator, taken from (or added to) a shared list.
-    slab_bands(g, lines, par, |(slab, gyt), b, oy0, l| {
+    let (n, wp, depth) = (g.c_out, g.slab_width(), g.kw * g.c_in);
+    let add_band = |acc: &mut Vec<T>,
+                    (slab, gyt): &mut (Vec<T>, Vec<T>),
+                    &(b, oy0, l): &(usize, usize, usize)| {
         let rows = (l - 1) * wp + g.ow;
         slab_band(x, g, b, oy0, l, slab);
         grow(gyt, rows * n);
@@ -1031,11 +1047,6 @@ fn backprop_kernel_by_slabs<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeom, lines:
             line[..g.ow * n].copy_from_slice(&gy[((b * g.oh + oy0 + j) * g.ow) * n..][..g.ow * n]);
             line[g.ow * n..].fill(T::zero());
         }
-        let mut mine = acc
-            .lock()
-            .expect("no panics while held")
-            .pop()
-            .unwrap_or_else(|| vec![T::zero(); g.k() * n]);
         for ky in 0..g.kh {
             // SAFETY: the slab window at line ky is rows × depth at rows c_in apart
             // (slab_band's contract), read transposed; gyt is rows × n; the accumulator's
@@ -1045,7 +1056,7 @@ fn backprop_kernel_by_slabs<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeom, lines:
                     depth,
                     n,
                     rows,
-                    mine.as_mut_ptr().add(ky * depth * n),
+                    acc.as_mut_ptr().add(ky * depth * n),
                     true,
                     Mat {
                         ptr: slab.as_ptr().add(ky * wp * g.c_in),
@@ -1057,14 +1068,9 @@ fn backprop_kernel_by_slabs<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeom, lines:
                 )
             };
         }
-        acc.lock().expect("no panics while held").push(mine);
-    });
-    let mut parts = acc.into_inner().expect("no panics while held").into_iter();
-    let mut sum = parts.next().unwrap_or_else(|| vec![T::zero(); g.k() * n]);
-    for part in parts {
-        add_into(&mut sum, &part);
-    }
-    sum
+    };
+    let bands = slab_bands(g, lines);
+    sum_over(&bands, g.k() * n, g.flops() >= PAR_FLOPS, add_band)
 }
 
 /// Grows a scratch buffer to at least `len` elements.
