@@ -45,9 +45,10 @@ pub use keen_derive::Module;
 pub use layer::{keep_mask, Layer};
 pub use layers::{
     Activation, Add, AveragePooling2d, BatchNormalization, Concatenate, Conv2d, Conv2dTranspose,
-    Cropping2d, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling2d, Lambda,
-    LayerNormalization, LeakyRelu, MaxPooling2d, Multiply, Permute, RepeatVector, Reshape,
-    SpatialDropout2d, UpSampling2d, ZeroPadding2d,
+    Cropping2d, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1d, GlobalAveragePooling2d,
+    GlobalMaxPooling1d, GlobalMaxPooling2d, Lambda, LayerNormalization, LeakyRelu, Masking,
+    MaxPooling2d, Multiply, Permute, RepeatVector, Reshape, SpatialDropout2d, UpSampling2d,
+    ZeroPadding2d,
 };
 pub use module::{Module, Walk, WeightsError};
 pub use sequential::Sequential;
@@ -59,9 +60,10 @@ pub mod prelude {
     pub use crate::initializers::Initializer;
     pub use crate::layers::{
         Activation, Add, AveragePooling2d, BatchNormalization, Concatenate, Conv2d,
-        Conv2dTranspose, Cropping2d, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling2d,
-        Interpolation, Lambda, LayerNormalization, LeakyRelu, MaxPooling2d, Multiply, Padding,
-        Permute, RepeatVector, Reshape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
+        Conv2dTranspose, Cropping2d, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1d,
+        GlobalAveragePooling2d, GlobalMaxPooling1d, GlobalMaxPooling2d, Interpolation, Lambda,
+        LayerNormalization, LeakyRelu, Masking, MaxPooling2d, Multiply, Padding, Permute,
+        RepeatVector, Reshape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
     };
     pub use crate::layers::{
         AdditiveAttention, Attention, BahdanauAttention, Bidirectional, Gru, GruCell, Lstm,

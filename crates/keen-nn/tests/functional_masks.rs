@@ -96,6 +96,51 @@ fn masked_embedding_bidirectional_lstm_matches_keras() {
     assert_close("simple_rnn", &out[0], &tensor(&case["outputs"][0]), 1e-10);
 }
 
+#[test]
+fn masked_embedding_average_matches_keras() {
+    let case = fixture("embedding_average");
+    let tokens = Input::new(&[5]).dtype(DType::Int64);
+    let e = Embedding::new(10, 4)
+        .mask_zero(true)
+        .dtype(DType::Float64)
+        .apply(&tokens);
+    let mean = GlobalAveragePooling1d::new().apply(&e);
+    let probs = Dense::new(2).activation(Activation::Softmax).apply(&mean);
+    let model = Model::new(&[tokens], &[probs]);
+    load(&model, &case);
+    let out = model.call(&[ids(&case["ids"])], false);
+    assert_close("dense", &out[0], &tensor(&case["outputs"][0]), 1e-10);
+}
+
+#[test]
+fn masking_lstm_average_matches_keras() {
+    let case = fixture("masking_lstm_average");
+    let x = Input::new(&[5, 2]).dtype(DType::Float64);
+    let m = Masking::new().apply(&x);
+    let seq = Lstm::new(3).return_sequences(true).apply(&m);
+    let mean = GlobalAveragePooling1d::new().apply(&seq);
+    let model = Model::new(&[x], &[mean, seq]);
+    load(&model, &case);
+    let out = model.call(&[tensor(&case["x"])], false);
+    assert_close("average", &out[0], &tensor(&case["outputs"][0]), 1e-10);
+    assert_close("lstm", &out[1], &tensor(&case["outputs"][1]), 1e-10);
+}
+
+/// In `Sequential` too the mask reaches the pooling, and the pooling stops it.
+#[test]
+fn sequential_average_pools_the_real_tokens() {
+    let model = Sequential::new()
+        .add(Embedding::new(10, 4).mask_zero(true))
+        .add(GlobalAveragePooling1d::new());
+    let x = padded();
+    let got = model.call(&x, false);
+    let (e, masks) = model.layers()[0].forward_masked(std::slice::from_ref(&x), &[None], false);
+    let (e, mask) = (&e[0], masks[0].as_ref());
+    let want = GlobalAveragePooling1d::new().call_masked(e, mask);
+    assert!(close(&got, &want, 1e-6));
+    assert!(!close(&got, &GlobalAveragePooling1d::new().call(e), 1e-3));
+}
+
 /// The Functional model gives what the eager layers give with the mask passed by hand, and
 /// not what they give without it.
 #[test]

@@ -66,9 +66,25 @@ fn pooling_harness() {
     LayerTest::new(x.clone())
         .output_shape(&[2, 3])
         .run(GlobalAveragePooling2d::new);
-    LayerTest::new(x)
+    LayerTest::new(x.clone())
         .output_shape(&[2, 1, 1, 3])
         .run(|| GlobalAveragePooling2d::new().keepdims(true));
+    LayerTest::new(x)
+        .output_shape(&[2, 3])
+        .run(GlobalMaxPooling2d::new);
+    let seq = normal(&[2, 5, 3]);
+    LayerTest::new(seq.clone())
+        .output_shape(&[2, 3])
+        .run(GlobalAveragePooling1d::new);
+    LayerTest::new(seq.clone())
+        .output_shape(&[2, 1, 3])
+        .run(|| GlobalAveragePooling1d::new().keepdims(true));
+    LayerTest::new(seq.clone())
+        .output_shape(&[2, 3])
+        .run(GlobalMaxPooling1d::new);
+    LayerTest::new(seq)
+        .output_shape(&[2, 5, 3])
+        .run(|| Masking::new().mask_value(0.5));
 }
 
 #[test]
@@ -399,7 +415,93 @@ fn resampling_gradcheck() {
     gradcheck_layer(|| Cropping2d::new(1), forward, &[x], false);
 }
 
+#[test]
+fn global_pooling_and_masking_gradcheck() {
+    let x = normal64(&[2, 3, 4, 2]);
+    gradcheck_layer(GlobalMaxPooling2d::new, forward, &[x], false);
+    let seq = normal64(&[2, 5, 3]);
+    gradcheck_layer(
+        GlobalMaxPooling1d::new,
+        forward,
+        std::slice::from_ref(&seq),
+        false,
+    );
+    // Steps 1 of row 0 and 3.. of row 1 are padding.
+    let real = Tensor::from_vec(
+        vec![
+            true, false, true, true, true, true, true, true, false, false,
+        ],
+        [2, 5],
+    );
+    gradcheck_layer(
+        GlobalAveragePooling1d::new,
+        |l: &GlobalAveragePooling1d, xs: &[Tensor], _| l.call_masked(&xs[0], Some(&real)),
+        std::slice::from_ref(&seq),
+        false,
+    );
+    // Nudging a padding value makes its step real, a jump no finite difference can follow: the
+    // gradient at padding (zero) is held to Keras' by `keras_masking` instead.
+    gradcheck_layer(Masking::new, forward, &[seq], false);
+}
+
+/// The mean over the real steps only, the padding's values and gradient left out; and the
+/// mask as Masking makes it.
+#[test]
+fn masked_global_average_pooling_1d_skips_the_padding() {
+    let x = Tensor::from_vec(
+        vec![
+            1.0f64, 10.0, 3.0, 30.0, 100.0, 100.0, 2.0, 4.0, 0.0, 0.0, 6.0, 8.0,
+        ],
+        [2, 3, 2],
+    );
+    let real = Tensor::from_vec(vec![true, true, false, true, false, true], [2, 3]);
+    let pool = GlobalAveragePooling1d::new();
+    assert_eq!(
+        pool.call_masked(&x, Some(&real)).to_vec::<f64>(),
+        [2.0, 20.0, 4.0, 6.0]
+    );
+    assert_eq!(
+        pool.call(&x).to_vec::<f64>()[..2],
+        [104.0 / 3.0, 140.0 / 3.0]
+    );
+    let tape = GradientTape::new();
+    tape.watch(&x);
+    let y = pool.call_masked(&x, Some(&real)).sum_all();
+    let g = tape.gradient(&y, &[&x]).remove(0).expect("a gradient");
+    assert_eq!(
+        g.to_vec::<f64>(),
+        [0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 0.5, 0.5]
+    );
+    let mask = Masking::new().compute_mask(&x);
+    assert_eq!(mask.to_vec::<bool>(), [true, true, true, true, false, true]);
+}
+
 // ---- errors ----
+
+#[test]
+#[should_panic(
+    expected = "GlobalAveragePooling1d: expects rank-3 (batch, steps, features) input, got shape (2, 5)"
+)]
+fn global_average_pooling_1d_rejects_rank_2() {
+    let _ = GlobalAveragePooling1d::new().call(&normal(&[2, 5]));
+}
+
+#[test]
+#[should_panic(
+    expected = "GlobalAveragePooling1d: mask shape (2, 4) does not match input shape (2, 5, 3)"
+)]
+fn global_average_pooling_1d_names_a_mismatched_mask() {
+    let mask = Tensor::from_vec(vec![true; 8], [2, 4]);
+    let _ = GlobalAveragePooling1d::new().call_masked(&normal(&[2, 5, 3]), Some(&mask));
+}
+
+#[test]
+#[should_panic(
+    expected = "Masking: expects input of rank ≥ 2 (batch, …, features), got shape (4,)"
+)]
+fn masking_rejects_rank_1() {
+    let _ = Masking::new().call(&normal(&[4]));
+}
 
 #[test]
 #[should_panic(
@@ -718,6 +820,27 @@ keras_case!(
     "global_avg_pool_keepdims",
     GlobalAveragePooling2d::new().keepdims(true)
 );
+keras_case!(
+    keras_global_max_pool,
+    "global_max_pool",
+    GlobalMaxPooling2d::new()
+);
+keras_case!(
+    keras_global_avg_pool1d,
+    "global_avg_pool1d",
+    GlobalAveragePooling1d::new()
+);
+keras_case!(
+    keras_global_avg_pool1d_keepdims,
+    "global_avg_pool1d_keepdims",
+    GlobalAveragePooling1d::new().keepdims(true)
+);
+keras_case!(
+    keras_global_max_pool1d,
+    "global_max_pool1d",
+    GlobalMaxPooling1d::new()
+);
+keras_case!(keras_masking, "masking", Masking::new());
 keras_case!(
     keras_upsampling_nearest,
     "upsampling_nearest",

@@ -45,6 +45,7 @@ mod dense;
 mod dropout;
 mod embedding;
 mod lambda;
+mod masking;
 mod merge;
 mod multi_head_attention;
 mod normalization;
@@ -66,10 +67,14 @@ pub use embedding::Embedding;
 pub use keen_tensor::ops::conv::Padding;
 pub use keen_tensor::ops::resize::Interpolation;
 pub use lambda::{Lambda, LeakyRelu};
+pub use masking::Masking;
 pub use merge::{Add, Concatenate, Multiply};
 pub use multi_head_attention::MultiHeadAttention;
 pub use normalization::{BatchNormalization, LayerNormalization};
-pub use pooling::{AveragePooling2d, GlobalAveragePooling2d, MaxPooling2d};
+pub use pooling::{
+    AveragePooling2d, GlobalAveragePooling1d, GlobalAveragePooling2d, GlobalMaxPooling1d,
+    GlobalMaxPooling2d, MaxPooling2d,
+};
 pub use recurrent::{Gru, Lstm, Rnn, SimpleRnn};
 pub use reshaping::{
     Cropping2d, Flatten, Permute, RepeatVector, Reshape, UpSampling2d, ZeroPadding2d,
