@@ -50,10 +50,12 @@ pub trait Layer: Module {
     /// second vector has one entry per output, or is empty when no output is masked.
     ///
     /// A mask is a bool `(batch, time)` tensor, true at real steps and false at padding. It
-    /// starts at a layer that makes one (`Embedding` with `mask_zero`), passes through layers
-    /// that keep the time axis as is (Keras' `supports_masking`: `Dense`, `Dropout`, the
-    /// activations, `LayerNormalization`, the merges) and is used by the layers that consume it
-    /// (the recurrent layers skip masked steps). The default ignores the masks and gives none,
+    /// starts at a layer that makes one (`Embedding` with `mask_zero`, `Masking`), passes
+    /// through layers that keep the time axis as is (Keras' `supports_masking`: `Dense`,
+    /// `Dropout`, the activations, `LayerNormalization`, `BatchNormalization`, whose batch
+    /// statistics leave the padding out, the merges) and is used by the layers that consume it
+    /// (the recurrent layers skip masked steps, `GlobalAveragePooling1d` averages the real
+    /// ones). The default ignores the masks and gives none,
     /// as a Keras layer without `supports_masking` stops a mask; a layer that passes it on
     /// returns [`keep_mask`] of its inputs' masks.
     ///

@@ -6,6 +6,7 @@
 mod common;
 
 use keen_nn::prelude::*;
+use keen_tape::GradientTape;
 use keen_tensor::{DType, Tensor};
 use serde_json::Value;
 
@@ -139,6 +140,57 @@ fn sequential_average_pools_the_real_tokens() {
     let want = GlobalAveragePooling1d::new().call_masked(e, mask);
     assert!(close(&got, &want, 1e-6));
     assert!(!close(&got, &GlobalAveragePooling1d::new().call(e), 1e-3));
+}
+
+/// In training, BatchNormalization takes the batch statistics over the real steps alone:
+/// output, moving statistics and gradients against Keras'.
+#[test]
+fn masked_batch_norm_matches_keras() {
+    let case = fixture("batch_norm_masked");
+    let x = tensor(&case["x"]);
+    let mask = tensor(&case["mask"]).cast(DType::Bool);
+    let bn = BatchNormalization::new().momentum(0.9);
+    let _ = bn.call(&x, false); // builds
+    for (path, var) in bn.named_variables() {
+        var.assign(&tensor(&case["weights"][path.as_str()]));
+    }
+    let tape = GradientTape::persistent();
+    tape.watch(&x);
+    let (y, masks) = bn.forward_masked(std::slice::from_ref(&x), &[Some(mask.clone())], true);
+    assert_eq!(
+        masks[0].as_ref().unwrap().to_vec::<bool>(),
+        mask.to_vec::<bool>()
+    );
+    let loss = y[0].mul(&tensor(&case["cot"])).sum_all();
+    let gx = tape.gradient(&loss, &[&x]).remove(0).expect("gx");
+    let gw = tape.gradient(&loss, &bn.trainable_variables());
+    assert_close("y", &y[0], &tensor(&case["y"]), 1e-10);
+    assert_close("gx", &gx, &tensor(&case["gx"]), 1e-9);
+    assert_close(
+        "gamma",
+        gw[0].as_ref().unwrap(),
+        &tensor(&case["ggamma"]),
+        1e-9,
+    );
+    assert_close(
+        "beta",
+        gw[1].as_ref().unwrap(),
+        &tensor(&case["gbeta"]),
+        1e-9,
+    );
+    let moving = [bn.moving_mean().unwrap(), bn.moving_variance().unwrap()];
+    assert_close(
+        "moving_mean",
+        &moving[0].value(),
+        &tensor(&case["moving_mean"]),
+        1e-10,
+    );
+    assert_close(
+        "moving_variance",
+        &moving[1].value(),
+        &tensor(&case["moving_variance"]),
+        1e-10,
+    );
 }
 
 /// The Functional model gives what the eager layers give with the mask passed by hand, and

@@ -298,6 +298,19 @@ fn normalization_gradcheck() {
         &[x],
         false,
     );
+    // Batch statistics over the real steps of a sequence batch.
+    let real = Tensor::from_vec(
+        vec![true, true, false, true, false, true, true, true],
+        [2, 4],
+    );
+    gradcheck_layer(
+        BatchNormalization::new,
+        |l: &BatchNormalization, xs: &[Tensor], training| {
+            l.call_masked(&xs[0], training, Some(&real))
+        },
+        &[normal64(&[2, 4, 3])],
+        true,
+    );
 }
 
 /// The fused ops split rows into parallel tasks (with a remainder here) and must agree with the
@@ -493,6 +506,15 @@ fn global_average_pooling_1d_rejects_rank_2() {
 fn global_average_pooling_1d_names_a_mismatched_mask() {
     let mask = Tensor::from_vec(vec![true; 8], [2, 4]);
     let _ = GlobalAveragePooling1d::new().call_masked(&normal(&[2, 5, 3]), Some(&mask));
+}
+
+#[test]
+#[should_panic(
+    expected = "BatchNormalization: mask shape (2, 4) does not match input shape (2, 5, 3)"
+)]
+fn batch_norm_names_a_mismatched_mask() {
+    let mask = Tensor::from_vec(vec![true; 8], [2, 4]);
+    let _ = BatchNormalization::new().call_masked(&normal(&[2, 5, 3]), true, Some(&mask));
 }
 
 #[test]

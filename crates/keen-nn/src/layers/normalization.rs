@@ -22,6 +22,23 @@ fn moments(x: &Tensor, axes: &[isize]) -> (Tensor, Tensor) {
     (mean, var)
 }
 
+/// `(mean, variance)` over `axes` of the steps where `mask` is true, kept as size-1 axes: Keras
+/// 3's masked moments, which weigh each step by its mask and add its `backend.epsilon()` (1e-7)
+/// to the count so that a batch of padding alone gives zeros.
+fn masked_moments(x: &Tensor, mask: &Tensor, axes: &[isize]) -> (Tensor, Tensor) {
+    let w = mask.cast(x.dtype()).expand_dims(-1);
+    let count = w.broadcast_to(x.dims()).sum(axes, true).add(1e-7);
+    let weighted = x.mul(&w);
+    let mean = weighted.sum(axes, true).div(&count);
+    let var = weighted
+        .sub(&mean)
+        .square()
+        .mul(&w)
+        .sum(axes, true)
+        .div(&count);
+    (mean, var)
+}
+
 /// `x·s + t` with `s = γ / sqrt(var + ε)` and `t = β − mean·s`: the per-feature factors are
 /// formed on the small statistics, so the full-size input is read by just two broadcast ops.
 fn normalize(
@@ -264,6 +281,20 @@ impl BatchNormalization {
     /// `BatchNormalization: built for input shape (None, None, None, 3), got (2, 5, 5, 4)`.
     #[track_caller]
     pub fn call(&self, x: &Tensor, training: bool) -> Tensor {
+        self.call_masked(x, training, None)
+    }
+
+    /// [`call`](Self::call) with a mask of the input's shape less the last axis (bool
+    /// `(batch, steps)` for `(batch, steps, features)`, true at real steps), as the Functional
+    /// API and `Sequential` pass it: in training the batch statistics are taken over the real
+    /// steps only, so padding does not pull them towards zero; every step is then normalised
+    /// (Keras' `call(inputs, training, mask)`).
+    ///
+    /// # Panics
+    /// As [`call`](Self::call), and on a mask of another shape: `BatchNormalization: mask
+    /// shape (2, 4) does not match input shape (2, 5, 3)`.
+    #[track_caller]
+    pub fn call_masked(&self, x: &Tensor, training: bool, mask: Option<&Tensor>) -> Tensor {
         let label = label("BatchNormalization", &self.name);
         let rank = x.rank();
         let axis = resolve_axis(&label, self.axis, rank);
@@ -276,7 +307,16 @@ impl BatchNormalization {
         let bc = |t: Tensor| broadcastable(t, rank, &[axis], &dims);
         let gamma = v.gamma.as_ref().map(|g| bc(g.value()));
         let beta = v.beta.as_ref().map(|b| bc(b.value()));
-        let fused = training && self.fused && axis == rank - 1;
+        if let Some(m) = mask
+            && (rank == 0 || m.dims() != &x.dims()[..rank - 1])
+        {
+            panic!(
+                "{label}: mask shape {} does not match input shape {}",
+                m.shape(),
+                x.shape()
+            );
+        }
+        let fused = training && mask.is_none() && self.fused && axis == rank - 1;
         let fused = fused
             .then(|| batch_norm_train(x, gamma.as_ref(), beta.as_ref(), self.epsilon))
             .flatten();
@@ -294,7 +334,10 @@ impl BatchNormalization {
         }
         let (mean, var) = if training {
             let reduce: Vec<isize> = (0..rank as isize).filter(|&i| i != axis as isize).collect();
-            let (mean, var) = moments(x, &reduce);
+            let (mean, var) = match mask {
+                Some(m) => masked_moments(x, m, &reduce),
+                None => moments(x, &reduce),
+            };
             self.update_moving(v, &mean, &var);
             (mean, var)
         } else {
@@ -342,6 +385,27 @@ impl Layer for BatchNormalization {
     }
     fn layer_name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+    /// Takes the batch statistics over the real steps and passes the mask on.
+    #[track_caller]
+    fn forward_masked(
+        &self,
+        xs: &[Tensor],
+        masks: &[Option<Tensor>],
+        training: bool,
+    ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
+        let [x] = xs else {
+            panic!(
+                "{}: expects 1 input, got {}",
+                label("BatchNormalization", &self.name),
+                xs.len()
+            );
+        };
+        let mask = masks.first().and_then(Option::as_ref);
+        (
+            vec![self.call_masked(x, training, mask)],
+            crate::layer::keep_mask(masks),
+        )
     }
 }
 
