@@ -31,17 +31,7 @@ pub trait Layer: Module {
     /// `Dense: expects 1 input, got 2` from the default.
     #[track_caller]
     fn forward_many(&self, xs: &[Tensor], training: bool) -> Vec<Tensor> {
-        match xs {
-            [x] => vec![self.forward(x, training)],
-            _ => panic!(
-                "{}: expects 1 input, got {}",
-                crate::layers::label(
-                    &crate::summary::class_name(self.type_name()),
-                    &self.layer_name().map(str::to_string)
-                ),
-                xs.len()
-            ),
-        }
+        vec![self.forward(only_input(self, xs), training)]
     }
 
     /// Applies the layer to inputs that may carry masks, and gives the outputs with their
@@ -78,6 +68,26 @@ pub trait Layer: Module {
     ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
         let _ = masks;
         (self.forward_many(xs, training), Vec::new())
+    }
+}
+
+/// The input of a one-input layer given `xs` through [`Layer::forward_many`] or
+/// [`Layer::forward_masked`].
+///
+/// # Panics
+/// `Dense: expects 1 input, got 2`, with the layer's name where it has one.
+#[track_caller]
+pub(crate) fn only_input<'a, L: Layer + ?Sized>(layer: &L, xs: &'a [Tensor]) -> &'a Tensor {
+    match xs {
+        [x] => x,
+        _ => panic!(
+            "{}: expects 1 input, got {}",
+            crate::layers::label(
+                &crate::summary::class_name(layer.type_name()),
+                &layer.layer_name().map(str::to_string)
+            ),
+            xs.len()
+        ),
     }
 }
 

@@ -159,9 +159,7 @@ impl Layer for Sequential {
         masks: &[Option<Tensor>],
         training: bool,
     ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
-        let [x] = xs else {
-            panic!("Sequential: expects 1 input, got {}", xs.len());
-        };
+        let x = crate::layer::only_input(self, xs);
         let (y, mask) = self.call_masked(x, masks.first().cloned().flatten(), training);
         (vec![y], vec![mask])
     }

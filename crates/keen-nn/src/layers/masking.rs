@@ -88,9 +88,7 @@ impl Layer for Masking {
         _masks: &[Option<Tensor>],
         _training: bool,
     ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
-        let [x] = xs else {
-            panic!("Masking: expects 1 input, got {}", xs.len());
-        };
+        let x = crate::layer::only_input(self, xs);
         (vec![self.call(x)], vec![Some(self.compute_mask(x))])
     }
 }

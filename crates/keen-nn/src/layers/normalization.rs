@@ -394,13 +394,7 @@ impl Layer for BatchNormalization {
         masks: &[Option<Tensor>],
         training: bool,
     ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
-        let [x] = xs else {
-            panic!(
-                "{}: expects 1 input, got {}",
-                label("BatchNormalization", &self.name),
-                xs.len()
-            );
-        };
+        let x = crate::layer::only_input(self, xs);
         let mask = masks.first().and_then(Option::as_ref);
         (
             vec![self.call_masked(x, training, mask)],

@@ -303,9 +303,7 @@ impl Layer for GlobalAveragePooling1d {
         masks: &[Option<Tensor>],
         _training: bool,
     ) -> (Vec<Tensor>, Vec<Option<Tensor>>) {
-        let [x] = xs else {
-            panic!("GlobalAveragePooling1d: expects 1 input, got {}", xs.len());
-        };
+        let x = crate::layer::only_input(self, xs);
         let mask = masks.first().and_then(Option::as_ref);
         (vec![self.call_masked(x, mask)], Vec::new())
     }
