@@ -47,8 +47,8 @@ pub use layers::{
     Activation, Add, AveragePooling2d, BatchNormalization, Concatenate, Conv2d, Conv2dTranspose,
     Cropping2d, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1d, GlobalAveragePooling2d,
     GlobalMaxPooling1d, GlobalMaxPooling2d, Lambda, LayerNormalization, LeakyRelu, Masking,
-    MaxPooling2d, Multiply, Permute, RepeatVector, Reshape, SpatialDropout2d, UpSampling2d,
-    ZeroPadding2d,
+    MaxPooling2d, Multiply, Permute, RepeatVector, Reshape, SpatialDropout1d, SpatialDropout2d,
+    UpSampling2d, ZeroPadding2d,
 };
 pub use module::{Module, Walk, WeightsError};
 pub use sequential::Sequential;
@@ -63,7 +63,7 @@ pub mod prelude {
         Conv2dTranspose, Cropping2d, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1d,
         GlobalAveragePooling2d, GlobalMaxPooling1d, GlobalMaxPooling2d, Interpolation, Lambda,
         LayerNormalization, LeakyRelu, Masking, MaxPooling2d, Multiply, Padding, Permute,
-        RepeatVector, Reshape, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
+        RepeatVector, Reshape, SpatialDropout1d, SpatialDropout2d, UpSampling2d, ZeroPadding2d,
     };
     pub use crate::layers::{
         AdditiveAttention, Attention, BahdanauAttention, Bidirectional, Gru, GruCell, Lstm,

@@ -48,6 +48,7 @@ pub fn class_name(type_name: &str) -> String {
         "reshape" => "Reshape",
         "sequential" => "Sequential",
         "simple_rnn" => "SimpleRNN",
+        "spatial_dropout1d" => "SpatialDropout1D",
         "spatial_dropout2d" => "SpatialDropout2D",
         "up_sampling2d" => "UpSampling2D",
         "zero_padding2d" => "ZeroPadding2D",

@@ -155,6 +155,9 @@ fn dropout_and_activation_harness() {
     LayerTest::new(normal(&[4, 3, 3, 8]))
         .output_shape(&[4, 3, 3, 8])
         .run(|| SpatialDropout2d::new(0.5));
+    LayerTest::new(normal(&[4, 5, 8]))
+        .output_shape(&[4, 5, 8])
+        .run(|| SpatialDropout1d::new(0.5));
     LayerTest::new(normal(&[4, 3]))
         .output_shape(&[4, 3])
         .run(LeakyRelu::new);
@@ -173,6 +176,33 @@ fn spatial_dropout_is_identity_at_inference_and_scales_in_training() {
     for (a, b) in xv.iter().zip(&yv) {
         assert!(*b == 0.0 || (b - a / 0.75).abs() < 1e-6);
     }
+}
+
+/// Each (sequence, feature) is dropped at every step or at none, about `rate` of them, and the
+/// rest scaled by 1 / (1 − rate).
+#[test]
+fn spatial_dropout_1d_drops_features_for_the_whole_sequence() {
+    let x = Tensor::ones([64, 5, 32], DType::Float32);
+    let d = SpatialDropout1d::new(0.25);
+    assert_eq!(d.call(&x, false).to_vec::<f32>(), x.to_vec::<f32>());
+    let y = d.call(&x, true).to_vec::<f32>();
+    let mut dropped = 0;
+    for (b, f) in (0..64).flat_map(|b| (0..32).map(move |f| (b, f))) {
+        let steps: Vec<f32> = (0..5).map(|t| y[(b * 5 + t) * 32 + f]).collect();
+        assert!(steps.iter().all(|v| *v == steps[0]), "mixed: {steps:?}");
+        assert!(steps[0] == 0.0 || (steps[0] - 1.0 / 0.75).abs() < 1e-6);
+        dropped += usize::from(steps[0] == 0.0);
+    }
+    // 2048 draws at p = 0.25: mean 512, standard deviation ~20.
+    assert!((412..612).contains(&dropped), "{dropped} of 2048 dropped");
+}
+
+#[test]
+#[should_panic(
+    expected = "SpatialDropout1d: expects rank-3 (batch, steps, features) input, got shape (2, 4, 4, 3)"
+)]
+fn spatial_dropout_1d_rejects_images() {
+    let _ = SpatialDropout1d::new(0.5).call(&normal(&[2, 4, 4, 3]), true);
 }
 
 #[test]

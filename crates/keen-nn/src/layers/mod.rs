@@ -80,7 +80,7 @@ pub use reshaping::{
     Cropping2d, Flatten, Permute, RepeatVector, Reshape, UpSampling2d, ZeroPadding2d,
 };
 pub use rnn_cells::{GruCell, LstmCell, RecurrentCell, SimpleRnnCell};
-pub use spatial_dropout::SpatialDropout2d;
+pub use spatial_dropout::{SpatialDropout1d, SpatialDropout2d};
 
 use keen_tensor::Shape;
 
