@@ -259,9 +259,8 @@ fn conv_fwd_bwd() {
             tape.watch(&x);
             tape.watch(&k);
             tape.watch(&b);
-            let y = x
-                .conv2d(&k, [1, 1], keen::tensor::ops::conv::Padding::Same, [1, 1])
-                .add(&b);
+            let same = keen::tensor::ops::conv::Padding::Same;
+            let y = x.conv2d_with_bias(&k, &b, [1, 1], same, [1, 1]);
             let g = tape.gradient_with(&y, &[x.clone(), k.clone(), b.clone()], &cotangent);
             black_box(g);
         },

@@ -326,6 +326,43 @@ fn large_conv_matches_direct_loop_and_is_adjoint() {
     }
 }
 
+/// The bias is added inside each kernel path (slabs, classes, whole bands, pointwise, strided)
+/// and equals a separate add; its gradient is `gy` summed over all but the channels.
+#[test]
+fn conv2d_with_bias_equals_conv2d_plus_bias() {
+    let cases: [([usize; 4], [usize; 4], usize, Padding); 5] = [
+        ([2, 8, 40, 24], [3, 3, 24, 5], 1, Padding::Same), // slabs
+        ([3, 7, 7, 8], [5, 5, 8, 6], 1, Padding::Same),    // classes
+        ([2, 9, 9, 1], [3, 3, 1, 4], 1, Padding::Valid),   // whole bands
+        ([2, 4, 5, 3], [1, 1, 3, 4], 1, Padding::Valid),   // pointwise
+        ([2, 9, 8, 4], [3, 3, 4, 3], 2, Padding::Same),    // strided
+    ];
+    for (i, (xd, kd, s, pad)) in cases.into_iter().enumerate() {
+        let x = Tensor::random_normal(xd, 0.0, 1.0, DType::Float64);
+        let k = Tensor::random_normal(kd, 0.0, 0.2, DType::Float64);
+        let b = Tensor::random_normal([kd[3]], 0.0, 1.0, DType::Float64);
+        let (y, g) = {
+            let (y0, rule) = with_rule(|| x.conv2d_with_bias(&k, &b, [s, s], pad, [1, 1]));
+            let gy = Tensor::random_normal(y0.dims(), 0.0, 1.0, DType::Float64);
+            let g: Vec<Tensor> = rule.backward(&gy).into_iter().map(Option::unwrap).collect();
+            ((y0, gy), g)
+        };
+        let (y, gy) = y;
+        let want = x.conv2d(&k, [s, s], pad, [1, 1]).add(&b);
+        assert_close(&format!("case {i}: y"), &y, &want, 1e-12);
+        let (_, unbiased) = grads(|| x.conv2d(&k, [s, s], pad, [1, 1]), &gy);
+        assert_eq!(g.len(), 3, "case {i}: one gradient per input");
+        assert_close(&format!("case {i}: dx"), &g[0], &unbiased[0], 1e-12);
+        assert_close(&format!("case {i}: dk"), &g[1], &unbiased[1], 1e-12);
+        assert_close(
+            &format!("case {i}: db"),
+            &g[2],
+            &gy.sum(&[0, 1, 2], false),
+            1e-12,
+        );
+    }
+}
+
 #[test]
 fn pointwise_conv_uses_the_input_as_matrix() {
     // 1×1 stride 1: no im2col. Checked against matmul over the flattened pixels.
@@ -485,6 +522,20 @@ fn error_messages() {
         (
             message(|| x.conv2d(&Tensor::zeros([3, 3, 3, 2], DType::Float64), [1, 1], s, [1, 1])),
             "conv2d: dtypes differ: input float32 vs kernel float64",
+        ),
+        (
+            message(|| {
+                let k = Tensor::zeros([3, 3, 3, 8], DType::Float32);
+                x.conv2d_with_bias(&k, &Tensor::zeros([3], DType::Float32), [1, 1], s, [1, 1])
+            }),
+            "conv2d: bias must have shape (8,) for a kernel of 8 filters, got (3,)",
+        ),
+        (
+            message(|| {
+                let k = Tensor::zeros([3, 3, 3, 2], DType::Float32);
+                x.conv2d_with_bias(&k, &Tensor::zeros([2], DType::Float64), [1, 1], s, [1, 1])
+            }),
+            "conv2d: dtypes differ: bias float64 vs kernel float32",
         ),
         (
             message(|| Tensor::zeros([1, 4, 4, 1], DType::Int32).conv2d(&Tensor::zeros([1, 1, 1, 1], DType::Int32), [1, 1], s, [1, 1])),

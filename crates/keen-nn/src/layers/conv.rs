@@ -149,10 +149,11 @@ impl Conv2d {
         let (kernel, bias) = self.built.get().expect("built above");
         let k = kernel.value();
         check_spec(&label, &[None, None, None, Some(k.dims()[2])], x.shape());
-        let mut y = x.conv2d(&k, self.strides, self.padding, self.dilation_rate);
-        if let Some(b) = bias {
-            y = y.add(&b.value());
-        }
+        let (s, p, d) = (self.strides, self.padding, self.dilation_rate);
+        let y = match bias {
+            Some(b) => x.conv2d_with_bias(&k, &b.value(), s, p, d),
+            None => x.conv2d(&k, s, p, d),
+        };
         self.activation.call(&y)
     }
 }

@@ -60,6 +60,24 @@ pub fn entries() -> Vec<OpInfo> {
                 "batch 1, cin 1, cout 1",
                 vec![t(&[1, 5, 4, 1], 6), t(&[3, 3, 1, 1], 7)],
             ),
+        OpInfo::new("conv2d", move |x| {
+            x[0].conv2d_with_bias(&x[1], &x[2], [1, 1], same, [1, 1])
+        })
+        .sample(
+            "with bias: 3x3 same, batch 2, 5x5, 2->3",
+            vec![t(&[2, 5, 5, 2], 40), t(&[3, 3, 2, 3], 41), t(&[3], 42)],
+        )
+        .sample(
+            "with bias: 1x1 pointwise",
+            vec![t(&[2, 4, 3, 2], 43), t(&[1, 1, 2, 3], 44), t(&[3], 45)],
+        ),
+        OpInfo::new("conv2d", move |x| {
+            x[0].conv2d_with_bias(&x[1], &x[2], [2, 2], same, [1, 1])
+        })
+        .sample(
+            "with bias: stride 2 same, odd size",
+            vec![t(&[1, 5, 7, 2], 46), t(&[3, 3, 2, 2], 47), t(&[2], 48)],
+        ),
         OpInfo::new("conv2d", move |x| x[0].conv2d(&x[1], [2, 2], same, [1, 1]))
             .sample(
                 "stride 2 same, even size",

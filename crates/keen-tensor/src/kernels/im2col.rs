@@ -423,14 +423,19 @@ fn transposed<T>(ptr: *const T, cols: usize) -> Mat<T> {
 
 /// The forward convolution: `x` (n, h, w, c_in) and `kernel` (kh, kw, c_in, c_out), both
 /// contiguous, into a new (n, oh, ow, c_out) buffer.
-pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T> {
+pub(crate) fn conv2d<T: GemmElem>(
+    x: &[T],
+    kernel: &[T],
+    bias: Option<&[T]>,
+    g: &ConvGeom,
+) -> Vec<T> {
     let (m, n) = (g.rows(), g.c_out);
     if m * n == 0 {
         return Vec::new();
     }
     let par = g.flops() >= PAR_FLOPS;
     if let Some(lines) = g.slab_lines() {
-        return conv2d_by_slabs(x, kernel, g, lines);
+        return conv2d_by_slabs(x, kernel, bias, g, lines);
     }
     let fw = Forward::new(kernel, *g);
     // Every pixel belongs to one class and every band's GEMM writes all of its rows (no
@@ -441,6 +446,7 @@ pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T>
             let band = fw.cut.band(0);
             let run = |i: usize, dst: &mut [T], cols: &mut Vec<T>| {
                 fw.run(x, (0, i * band), cols, dst);
+                add_bias(dst, bias);
             };
             if par {
                 out.par_chunks_mut(band * n)
@@ -454,7 +460,7 @@ pub(crate) fn conv2d<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom) -> Vec<T>
             }
         } else {
             let dst = DisjointRows(out.as_mut_ptr());
-            fw.for_each_band(x, par, |p, row| {
+            fw.for_each_band(x, par, bias, |p, row| {
                 // SAFETY: each pixel is one class's, computed by one band.
                 unsafe { dst.write(p * n, row) }
             });
@@ -562,14 +568,21 @@ impl<'a, T: GemmElem> Forward<'a, T> {
         }
     }
 
-    /// Runs every band (in parallel when `par`) into a scratch buffer and hands each output
-    /// pixel's row to `put(pixel, row)`.
-    fn for_each_band(&self, x: &[T], par: bool, put: impl Fn(usize, &[T]) + Sync) {
+    /// Runs every band (in parallel when `par`) into a scratch buffer, adds `bias` to each
+    /// row, and hands each output pixel's row to `put(pixel, row)`.
+    fn for_each_band(
+        &self,
+        x: &[T],
+        par: bool,
+        bias: Option<&[T]>,
+        put: impl Fn(usize, &[T]) + Sync,
+    ) {
         let n = self.cut.g.c_out;
         let run = |(cols, out): &mut (Vec<T>, Vec<T>), band: (usize, usize)| {
             let rows = self.cut.rows(band);
             grow(out, rows * n);
             self.run(x, band, cols, &mut out[..rows * n]);
+            add_bias(&mut out[..rows * n], bias);
             for (j, row) in out[..rows * n].chunks_exact(n).enumerate() {
                 put(self.cut.pixel(band.0, band.1 + j), row);
             }
@@ -638,7 +651,13 @@ fn slab_bands(g: &ConvGeom, lines: usize) -> Vec<(usize, usize, usize)> {
 /// [`conv2d`] on slabs ([`ConvGeom::slab_lines`]): for each kernel row `ky`, the slab window
 /// at line `ky` times the kernel's rows of that row, summed into a buffer laid out as the
 /// window's rows are, whose real pixels are then copied out.
-fn conv2d_by_slabs<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom, lines: usize) -> Vec<T> {
+fn conv2d_by_slabs<T: GemmElem>(
+    x: &[T],
+    kernel: &[T],
+    bias: Option<&[T]>,
+    g: &ConvGeom,
+    lines: usize,
+) -> Vec<T> {
     let (n, wp, depth) = (g.c_out, g.slab_width(), g.kw * g.c_in);
     let bands = slab_bands(g, lines);
     written_by(g.rows() * n, |out| {
@@ -673,13 +692,10 @@ fn conv2d_by_slabs<T: GemmElem>(x: &[T], kernel: &[T], g: &ConvGeom, lines: usiz
                     };
                 }
                 for j in 0..l {
+                    let line = &mut tmp[j * wp * n..][..g.ow * n];
+                    add_bias(line, bias);
                     // SAFETY: output line (b, oy0 + j) belongs to this band alone.
-                    unsafe {
-                        dst.write(
-                            (b * g.oh + oy0 + j) * g.ow * n,
-                            &tmp[j * wp * n..][..g.ow * n],
-                        )
-                    };
+                    unsafe { dst.write((b * g.oh + oy0 + j) * g.ow * n, line) };
                 }
             },
         );
@@ -734,7 +750,12 @@ pub(crate) fn conv2d_backprop_input<T: GemmElem>(gy: &[T], kernel: &[T], g: &Con
         return backprop_input_scatter(gy, kernel, g);
     }
     if let Some(fg) = g.backprop_input_as_forward() {
-        return conv2d(gy, &flipped_taps(kernel, g, [0, 0], [g.kh, g.kw]), &fg);
+        return conv2d(
+            gy,
+            &flipped_taps(kernel, g, [0, 0], [g.kh, g.kw]),
+            None,
+            &fg,
+        );
     }
     match g.backprop_input_phases() {
         Some(phases) => backprop_input_by_phases(gy, kernel, g, &phases),
@@ -1073,6 +1094,18 @@ fn backprop_kernel_by_slabs<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeom, lines:
     sum_over(&bands, g.k() * n, g.flops() >= PAR_FLOPS, add_band)
 }
 
+/// Adds `bias` (one value per output channel) to every row of `rows`, while a band's output
+/// is still in cache: the bias costs no pass over the whole output of its own.
+fn add_bias<T: Num>(rows: &mut [T], bias: Option<&[T]>) {
+    if let Some(bias) = bias {
+        for row in rows.chunks_exact_mut(bias.len()) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v += *b;
+            }
+        }
+    }
+}
+
 /// Grows a scratch buffer to at least `len` elements.
 fn grow<T: Num>(buf: &mut Vec<T>, len: usize) {
     if buf.len() < len {
@@ -1292,7 +1325,10 @@ mod tests {
         let kernel = fill(g.k() * g.c_out, 0.13);
         let gy = fill(g.rows() * g.c_out, 0.29);
         let (y, dk) = by_definition(&x, &kernel, &gy, g);
-        for (got, want) in [(conv2d(&x, &kernel, g), y), (kernel_grad(&x, &gy), dk)] {
+        for (got, want) in [
+            (conv2d(&x, &kernel, None, g), y),
+            (kernel_grad(&x, &gy), dk),
+        ] {
             assert_eq!(got.len(), want.len());
             for (a, b) in got.iter().zip(&want) {
                 assert!((a - b).abs() < 1e-10, "{g:?}: {a} vs {b}");

@@ -182,24 +182,32 @@ fn dense(t: &Tensor) -> Tensor {
     }
 }
 
-/// Runs a conv kernel on contiguous copies of `a` and `b` and wraps the result in `shape`.
-fn run(a: &Tensor, b: &Tensor, shape: [usize; 4], f: Kernel) -> Tensor {
-    let (a, b) = (dense(a), dense(b));
-    fn go<T: GemmElem>(a: &Tensor, b: &Tensor, shape: [usize; 4], f: Kernel) -> Tensor {
+/// Runs a conv kernel on contiguous copies of `a` and `b` (and the forward's `bias`) and wraps
+/// the result in `shape`.
+fn run(a: &Tensor, b: &Tensor, bias: Option<&Tensor>, shape: [usize; 4], f: Kernel) -> Tensor {
+    let (a, b, bias) = (dense(a), dense(b), bias.map(dense));
+    fn go<T: GemmElem>(
+        a: &Tensor,
+        b: &Tensor,
+        bias: Option<&Tensor>,
+        shape: [usize; 4],
+        f: Kernel,
+    ) -> Tensor {
         let (x, y) = (
             a.as_slice::<T>().expect("dense"),
             b.as_slice::<T>().expect("dense"),
         );
+        let bias = bias.map(|t| t.as_slice::<T>().expect("dense"));
         let v = match f {
-            Kernel::Forward(g) => im2col::conv2d(x, y, &g),
+            Kernel::Forward(g) => im2col::conv2d(x, y, bias, &g),
             Kernel::BackpropInput(g) => im2col::conv2d_backprop_input(x, y, &g),
             Kernel::BackpropKernel(g) => im2col::conv2d_backprop_kernel(x, y, &g),
         };
         Tensor::from_vec_unchecked(v, Shape::new(&shape))
     }
     match a.dtype() {
-        DType::Float32 => go::<f32>(&a, &b, shape, f),
-        DType::Float64 => go::<f64>(&a, &b, shape, f),
+        DType::Float32 => go::<f32>(&a, &b, bias.as_ref(), shape, f),
+        DType::Float64 => go::<f64>(&a, &b, bias.as_ref(), shape, f),
         other => unreachable!("conv kernels run on floats, got {other}"),
     }
 }
@@ -219,8 +227,8 @@ impl Tensor {
     /// `y[b, i, j, o] = Σ_{p, q, c} x[b, i·sh + p·dh − pt, j·sw + q·dw − pl, c] · k[p, q, c, o]`
     ///
     /// with zeros outside the input; the padding `(pt, pl)` follows [`Padding`]. Gradients:
-    /// `∂/∂x = conv2d_transpose(gy, k)`, `∂/∂k = conv2d_backprop_kernel(x, gy)`. Add a bias with
-    /// `y.add(&bias)` (a `(c_out,)` tensor broadcasts over the last axis).
+    /// `∂/∂x = conv2d_transpose(gy, k)`, `∂/∂k = conv2d_backprop_kernel(x, gy)`. For a bias,
+    /// [`conv2d_with_bias`](Self::conv2d_with_bias) adds it as the output is made.
     ///
     /// # Shapes
     /// input `(n, h, w, c_in)`, kernel `(kh, kw, c_in, c_out)`, output `(n, oh, ow, c_out)`.
@@ -261,6 +269,18 @@ impl Tensor {
         padding: Padding,
         dilation: [usize; 2],
     ) -> Result<Tensor> {
+        let g = self.conv2d_geom(kernel, strides, padding, dilation)?;
+        Ok(conv2d_with(self, kernel, g))
+    }
+
+    /// Checks a conv2d's operands and gives its geometry.
+    fn conv2d_geom(
+        &self,
+        kernel: &Tensor,
+        strides: [usize; 2],
+        padding: Padding,
+        dilation: [usize; 2],
+    ) -> Result<ConvGeom> {
         let op = "conv2d";
         let [kh, kw, kc, c_out] = kernel_dims(op, "HWIO", kernel)?;
         let g = forward_geom(
@@ -282,19 +302,90 @@ impl Tensor {
             );
         }
         same_float(op, self, kernel)?;
-        Ok(conv2d_with(self, kernel, g))
+        Ok(g)
+    }
+
+    /// [`conv2d`](Self::conv2d) plus a bias: `y[b, i, j, o] = conv2d(x, k)[b, i, j, o] +
+    /// bias[o]`, as Keras' `Conv2D` and PyTorch's `conv2d(x, w, b)`. The same values as
+    /// `x.conv2d(k, ..).add(&bias)`, without a second pass over the output: the bias is added
+    /// to each band of output pixels while it is still in cache. `∂/∂bias` is `gy` summed
+    /// over every axis but the channels.
+    ///
+    /// ```
+    /// use keen_tensor::{DType, Tensor, ops::conv::Padding};
+    /// let x = Tensor::ones([1, 4, 4, 1], DType::Float32);
+    /// let k = Tensor::ones([3, 3, 1, 2], DType::Float32);
+    /// let b = Tensor::from([0.5f32, -1.0]);
+    /// let y = x.conv2d_with_bias(&k, &b, [1, 1], Padding::Same, [1, 1]);
+    /// assert_eq!(y.to_vec::<f32>()[..4], [4.5, 3.0, 6.5, 5.0]);
+    /// ```
+    /// # Panics
+    /// As [`conv2d`](Self::conv2d), and on a bias that is not `(c_out,)` of the kernel's dtype:
+    /// `conv2d: bias must have shape (8,) for a kernel of 8 filters, got (3,)`.
+    #[track_caller]
+    pub fn conv2d_with_bias(
+        &self,
+        kernel: &Tensor,
+        bias: &Tensor,
+        strides: [usize; 2],
+        padding: Padding,
+        dilation: [usize; 2],
+    ) -> Tensor {
+        or_panic(self.try_conv2d_with_bias(kernel, bias, strides, padding, dilation))
+    }
+
+    /// Fallible [`conv2d_with_bias`](Self::conv2d_with_bias).
+    #[track_caller]
+    pub fn try_conv2d_with_bias(
+        &self,
+        kernel: &Tensor,
+        bias: &Tensor,
+        strides: [usize; 2],
+        padding: Padding,
+        dilation: [usize; 2],
+    ) -> Result<Tensor> {
+        let op = "conv2d";
+        let g = self.conv2d_geom(kernel, strides, padding, dilation)?;
+        let c_out = g.c_out;
+        if bias.dims() != [c_out] {
+            crate::bail!(
+                Shape,
+                "{op}: bias must have shape ({c_out},) for a kernel of {c_out} filters, got {}",
+                bias.shape()
+            );
+        }
+        if bias.dtype() != kernel.dtype() {
+            crate::bail!(
+                DType,
+                "{op}: dtypes differ: bias {} vs kernel {}",
+                bias.dtype(),
+                kernel.dtype()
+            );
+        }
+        Ok(biased_conv2d_with(self, kernel, Some(bias), g))
     }
 }
 
 /// `conv2d` with a resolved geometry: the op the rules call.
 #[track_caller]
 fn conv2d_with(x: &Tensor, k: &Tensor, g: ConvGeom) -> Tensor {
-    let out = run(x, k, [g.n, g.oh, g.ow, g.c_out], Kernel::Forward(g));
-    record(&[x, k], &out, || Conv2dBackward {
+    biased_conv2d_with(x, k, None, g)
+}
+
+/// `conv2d` plus an optional bias, with a resolved geometry.
+#[track_caller]
+fn biased_conv2d_with(x: &Tensor, k: &Tensor, bias: Option<&Tensor>, g: ConvGeom) -> Tensor {
+    let out = run(x, k, bias, [g.n, g.oh, g.ow, g.c_out], Kernel::Forward(g));
+    let backward = || Conv2dBackward {
         x: x.clone(),
         k: k.clone(),
         g,
-    });
+        bias: bias.is_some(),
+    };
+    match bias {
+        Some(b) => record(&[x, k, b], &out, backward),
+        None => record(&[x, k], &out, backward),
+    }
     out
 }
 
@@ -302,19 +393,25 @@ struct Conv2dBackward {
     x: Tensor,
     k: Tensor,
     g: ConvGeom,
+    /// Whether a bias is the third input.
+    bias: bool,
 }
 impl Backward for Conv2dBackward {
     fn name(&self) -> &'static str {
         "conv2d"
     }
     fn backward(&self, gy: &Tensor) -> Vec<Option<Tensor>> {
-        self.backward_needed(gy, &[true, true])
+        self.backward_needed(gy, &[true; 3][..2 + usize::from(self.bias)])
     }
     fn backward_needed(&self, gy: &Tensor, needed: &[bool]) -> Vec<Option<Tensor>> {
-        vec![
+        let mut grads = vec![
             needed[0].then(|| conv2d_transpose_with(gy, &self.k, self.g)),
             needed[1].then(|| backprop_kernel_with(&self.x, gy, self.g)),
-        ]
+        ];
+        if self.bias {
+            grads.push(needed[2].then(|| gy.sum(&[0, 1, 2], false)));
+        }
+        grads
     }
 }
 
@@ -459,7 +556,13 @@ impl Tensor {
 /// The input gradient of the convolution `g` applied to `gy`: the op the rules call.
 #[track_caller]
 fn conv2d_transpose_with(gy: &Tensor, k: &Tensor, g: ConvGeom) -> Tensor {
-    let out = run(gy, k, [g.n, g.h, g.w, g.c_in], Kernel::BackpropInput(g));
+    let out = run(
+        gy,
+        k,
+        None,
+        [g.n, g.h, g.w, g.c_in],
+        Kernel::BackpropInput(g),
+    );
     record(&[gy, k], &out, || Conv2dTransposeBackward {
         gy: gy.clone(),
         k: k.clone(),
@@ -567,6 +670,7 @@ fn backprop_kernel_with(x: &Tensor, gy: &Tensor, g: ConvGeom) -> Tensor {
     let out = run(
         x,
         gy,
+        None,
         [g.kh, g.kw, g.c_in, g.c_out],
         Kernel::BackpropKernel(g),
     );
