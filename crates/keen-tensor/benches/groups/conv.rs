@@ -1,7 +1,8 @@
-//! conv2d's three products (forward, input gradient, kernel gradient) on NHWC shapes: the
-//! 3×3 64→64 block of ../shared/bench's conv_fwd_bwd, and each 5×5 convolution of its DCGAN
-//! step at batch 64 (the generator's transposed convolutions are the input gradients of the
-//! convolutions named for them). Throughput is FLOP/s: 2·n·oh·ow·kh·kw·c_in·c_out each.
+//! conv2d's three products (forward, input gradient, kernel gradient), and the forward with
+//! its bias added in the kernel (`conv2d_with_bias`), on NHWC shapes: the 3×3 64→64 block of
+//! ../shared/bench's conv_fwd_bwd, and each 5×5 convolution of its DCGAN step at batch 64
+//! (the generator's transposed convolutions are the input gradients of the convolutions named
+//! for them). Throughput is FLOP/s: 2·n·oh·ow·kh·kw·c_in·c_out each.
 
 use super::util::rand;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
@@ -35,11 +36,15 @@ fn conv(c: &mut Criterion) {
         let x = rand(&[n, h, h, ci], 1);
         let kernel = rand(&[k, k, ci, co], 2).mul(0.05f32);
         let gy = rand(&[n, oh, oh, co], 3);
+        let bias = rand(&[co], 4);
         g.throughput(Throughput::Elements(
             (2 * n * oh * oh * k * k * ci * co) as u64,
         ));
         g.bench_function(BenchmarkId::new("forward", name), |b| {
             b.iter(|| black_box(x.conv2d(&kernel, [s, s], Padding::Same, [1, 1])))
+        });
+        g.bench_function(BenchmarkId::new("forward_bias", name), |b| {
+            b.iter(|| black_box(x.conv2d_with_bias(&kernel, &bias, [s, s], Padding::Same, [1, 1])))
         });
         g.bench_function(BenchmarkId::new("input_grad", name), |b| {
             b.iter(|| black_box(gy.conv2d_transpose(&kernel, [s, s], Padding::Same, None, [1, 1])))
