@@ -1098,11 +1098,15 @@ fn backprop_kernel_by_slabs<T: GemmElem>(x: &[T], gy: &[T], g: &ConvGeom, lines:
 /// is still in cache: the bias costs no pass over the whole output of its own.
 fn add_bias<T: Num>(rows: &mut [T], bias: Option<&[T]>) {
     if let Some(bias) = bias {
-        for row in rows.chunks_exact_mut(bias.len()) {
-            for (v, b) in row.iter_mut().zip(bias) {
-                *v += *b;
+        // Compiled for the widest vectors: in baseline x86-64 this loop cost 7% of a 3×3
+        // 64→64 forward.
+        crate::kernels::simd::vectorized(|| {
+            for row in rows.chunks_exact_mut(bias.len()) {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    *v += *b;
+                }
             }
-        }
+        });
     }
 }
 
