@@ -307,8 +307,9 @@ impl BatchNormalization {
         let bc = |t: Tensor| broadcastable(t, rank, &[axis], &dims);
         let gamma = v.gamma.as_ref().map(|g| bc(g.value()));
         let beta = v.beta.as_ref().map(|b| bc(b.value()));
+        // rank ≥ 1 here: resolve_axis refused a scalar.
         if let Some(m) = mask
-            && (rank == 0 || m.dims() != &x.dims()[..rank - 1])
+            && m.dims() != &x.dims()[..rank - 1]
         {
             panic!(
                 "{label}: mask shape {} does not match input shape {}",
